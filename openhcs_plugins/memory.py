@@ -1,0 +1,268 @@
+"""Memory types and the memory-type decorators.
+
+A *memory type* names the array framework a function works in: ``numpy``, ``cupy``, ``torch``,
+``tensorflow``, ``jax`` or ``pyclesperanto``. A function declares it with a decorator::
+
+    from openhcs_plugins.memory import numpy, torch
+
+    @numpy
+    def subtract_background(image, radius: int = 50):
+        ...
+
+    @torch(output_type="numpy", contract="PURE_2D")
+    def denoise(image, strength: float = 0.5):
+        ...
+
+The decorators import no framework. They keep the function's module, name, docstring and
+signature (so OpenHCS can import it by module and name), add the keyword-only
+``slice_by_slice`` parameter OpenHCS passes to its functions, and convert the ``image`` argument
+and the result only when their type differs from the declared one. Conversion itself lives in
+:mod:`openhcs_plugins._conversion`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+from openhcs_plugins._memtypes import AVAILABLE_MEMORY_TYPES, MemoryType
+from openhcs_plugins._conversion import (
+    FrameworkUnavailableError,
+    convert_memory,
+    detect_memory_type,
+    memory_type_of_type,
+    stack_planes,
+)
+
+__all__ = [
+    "AVAILABLE_MEMORY_TYPES",
+    "CONTRACTS",
+    "FrameworkUnavailableError",
+    "MemoryType",
+    "convert_memory",
+    "cupy",
+    "detect_memory_type",
+    "is_memory_decorated",
+    "jax",
+    "memory_types",
+    "numpy",
+    "pyclesperanto",
+    "tensorflow",
+    "torch",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+#: Processing contracts OpenHCS understands (``__openhcs_declared_processing_contract__``).
+CONTRACTS: tuple[str, ...] = ("FLEXIBLE", "PURE_3D", "PURE_2D", "VOLUMETRIC_TO_SLICE")
+
+#: Attribute set on every function wrapped by one of these decorators.
+DECORATED_MARKER = "__openhcs_plugins_memory_decorated__"
+CONTRACT_ATTRIBUTE = "__openhcs_declared_processing_contract__"
+#: Parameters the decorator injects; validation treats them as the decorator's, not the user's.
+INJECTED_PARAMETERS: frozenset[str] = frozenset({"slice_by_slice"})
+
+
+def _coerce_memory_type(value: MemoryType | str, what: str) -> MemoryType:
+    try:
+        return MemoryType(value)
+    except ValueError:
+        raise ValueError(
+            f"{what} {value!r} is not a memory type; use one of: "
+            + ", ".join(AVAILABLE_MEMORY_TYPES)
+        ) from None
+
+
+def _coerce_contract(contract: str | None) -> str:
+    if contract is None:
+        return "FLEXIBLE"
+    name = str(getattr(contract, "name", contract)).upper()
+    if name not in CONTRACTS:
+        raise ValueError(
+            f"contract {contract!r} is not a processing contract; use one of: " + ", ".join(CONTRACTS)
+        )
+    return name
+
+
+def _split_result(result: Any) -> tuple[Any, tuple[Any, ...] | None]:
+    """``(image, metadata...)`` returns keep everything after the image untouched."""
+    if type(result) is tuple and result:
+        return result[0], result[1:]
+    return result, None
+
+
+def _apply_per_plane(func: Callable[..., Any], image: Any, args: tuple, kwargs: dict) -> Any:
+    """Run ``func`` on each plane along axis 0 and restack; metadata becomes a list per plane."""
+    mtype = detect_memory_type(image)
+    images: list[Any] = []
+    extras: list[tuple[Any, ...]] = []
+    for index in range(int(image.shape[0])):
+        plane_image, plane_extra = _split_result(func(image[index], *args, **kwargs))
+        images.append(plane_image)
+        if plane_extra is not None:
+            extras.append(plane_extra)
+    stacked = stack_planes(images, detect_memory_type(images[0]) if images else mtype)
+    if not extras:
+        return stacked
+    # One list per extra value, in plane order: ``(stack, [meta_plane0, meta_plane1, ...])``.
+    return (stacked, *[list(column) for column in zip(*extras)])
+
+
+def _decorate(
+    func: F, input_type: MemoryType | str, output_type: MemoryType | str | None, contract: str | None
+) -> F:
+    if not callable(func):
+        raise TypeError(f"memory-type decorators apply to functions, not {type(func).__name__}")
+    in_mt = _coerce_memory_type(input_type, "input_type")
+    out_mt = _coerce_memory_type(output_type if output_type is not None else in_mt, "output_type")
+    contract_name = _coerce_contract(contract)
+    signature = inspect.signature(func)
+    takes_slice_by_slice = "slice_by_slice" in signature.parameters
+
+    type_cache: dict[type, MemoryType | None] = {}
+
+    def _kind(value: Any) -> MemoryType | None:
+        kind = type_cache.get(type(value), False)
+        if kind is False:
+            kind = type_cache[type(value)] = memory_type_of_type(type(value))
+        return kind  # type: ignore[return-value]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, slice_by_slice: bool = False, **kwargs: Any) -> Any:
+        if args:
+            image = args[0]
+            kind = _kind(image)
+            if kind is not None and kind is not in_mt:
+                args = (convert_memory(image, in_mt), *args[1:])
+        elif "image" in kwargs:
+            kind = _kind(kwargs["image"])
+            if kind is not None and kind is not in_mt:
+                kwargs["image"] = convert_memory(kwargs["image"], in_mt)
+        if takes_slice_by_slice:
+            result = func(*args, slice_by_slice=slice_by_slice, **kwargs)
+        elif slice_by_slice:
+            if not args:
+                args = (kwargs.pop("image"),)
+            result = _apply_per_plane(func, args[0], args[1:], kwargs)
+        else:
+            result = func(*args, **kwargs)
+        # Hot path: the declared output type is what came back (one dict lookup, no conversion).
+        if type(result) is tuple:
+            head = result[0] if result else None
+            head_kind = _kind(head)
+            if head_kind is not None and head_kind is not out_mt:
+                return (convert_memory(head, out_mt), *result[1:])
+            return result
+        result_kind = _kind(result)
+        if result_kind is not None and result_kind is not out_mt:
+            return convert_memory(result, out_mt)
+        return result
+
+    if not takes_slice_by_slice:
+        parameters = list(signature.parameters.values())
+        injected = inspect.Parameter(
+            "slice_by_slice", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=bool
+        )
+        # Keyword-only must come before **kwargs.
+        if parameters and parameters[-1].kind is inspect.Parameter.VAR_KEYWORD:
+            parameters.insert(len(parameters) - 1, injected)
+        else:
+            parameters.append(injected)
+        wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.input_memory_type = in_mt.value  # type: ignore[attr-defined]
+    wrapper.output_memory_type = out_mt.value  # type: ignore[attr-defined]
+    wrapper.backend = in_mt.value  # type: ignore[attr-defined]
+    setattr(wrapper, CONTRACT_ATTRIBUTE, contract_name)
+    setattr(wrapper, DECORATED_MARKER, True)
+    return wrapper  # type: ignore[return-value]
+
+
+def memory_types(
+    input_type: MemoryType | str,
+    output_type: MemoryType | str | None = None,
+    *,
+    contract: str | None = None,
+) -> Callable[[F], F]:
+    """Declare input and output memory types explicitly.
+
+    >>> @memory_types("torch", "numpy")
+    ... def f(image):
+    ...     return image
+    >>> (f.input_memory_type, f.output_memory_type)
+    ('torch', 'numpy')
+    """
+
+    def decorator(func: F) -> F:
+        return _decorate(func, input_type, output_type, contract)
+
+    return decorator
+
+
+def _make_decorator(memory_type: MemoryType) -> Callable[..., Any]:
+    @overload
+    def decorator(func: F) -> F: ...
+
+    @overload
+    def decorator(
+        func: None = None,
+        *,
+        input_type: MemoryType | str = ...,
+        output_type: MemoryType | str | None = ...,
+        oom_recovery: bool = ...,
+        contract: str | None = ...,
+    ) -> Callable[[F], F]: ...
+
+    def decorator(
+        func: Callable[..., Any] | None = None,
+        *,
+        input_type: MemoryType | str = memory_type,
+        output_type: MemoryType | str | None = None,
+        oom_recovery: bool = True,
+        contract: str | None = None,
+    ) -> Any:
+        # ``oom_recovery`` is accepted for OpenHCS compatibility; the host does the recovery.
+        del oom_recovery
+        out = output_type if output_type is not None else input_type
+        if func is None:
+            return lambda f: _decorate(f, input_type, out, contract)
+        return _decorate(func, input_type, out, contract)
+
+    decorator.__name__ = decorator.__qualname__ = memory_type.value
+    decorator.__module__ = __name__
+    decorator.__doc__ = (
+        f"Declare a function that works on {memory_type.value} arrays.\n\n"
+        f"Use bare (``@{memory_type.value}``) or with arguments "
+        f"(``@{memory_type.value}(output_type=\"numpy\", contract=\"PURE_2D\")``). The ``image`` "
+        "argument is converted to this type when it is not already; the result is converted "
+        "to ``output_type``."
+    )
+    decorator.memory_type = memory_type.value  # type: ignore[attr-defined]
+    return decorator
+
+
+numpy = _make_decorator(MemoryType.NUMPY)
+cupy = _make_decorator(MemoryType.CUPY)
+torch = _make_decorator(MemoryType.TORCH)
+tensorflow = _make_decorator(MemoryType.TENSORFLOW)
+jax = _make_decorator(MemoryType.JAX)
+pyclesperanto = _make_decorator(MemoryType.PYCLESPERANTO)
+
+#: decorator name -> decorator, for code that resolves decorators by name.
+DECORATORS: dict[str, Callable[..., Any]] = {
+    "numpy": numpy,
+    "cupy": cupy,
+    "torch": torch,
+    "tensorflow": tensorflow,
+    "jax": jax,
+    "pyclesperanto": pyclesperanto,
+}
+
+
+def is_memory_decorated(obj: object) -> bool:
+    """True for a callable carrying the attributes a memory-type decorator sets."""
+    return callable(obj) and isinstance(getattr(obj, "input_memory_type", None), str) and (
+        isinstance(getattr(obj, "output_memory_type", None), str)
+    )

@@ -1,0 +1,432 @@
+"""The function registry: thread-safe, keyed ``"namespace:name"``, lazy entries with provenance.
+
+Entries are registered through the adapter (:mod:`openhcs_plugins.adapter`); this module holds
+the store itself. An entry's code loads on first use (:meth:`FunctionRegistry.get`), and runtime
+checks run then.
+
+>>> from openhcs_plugins.memory import numpy
+>>> reg = FunctionRegistry()
+>>> @numpy
+... def double(image):
+...     return image * 2
+>>> register_function(double, registry=reg).key
+'openhcs:double'
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from openhcs_plugins.candidate import (
+    OPENHCS_NAMESPACE,
+    ParameterInfo,
+    Provenance,
+    SourceKind,
+    StaticFunction,
+)
+from openhcs_plugins.memory import (
+    CONTRACT_ATTRIBUTE,
+    INJECTED_PARAMETERS,
+    MemoryType,
+    convert_memory,
+    detect_memory_type,
+)
+
+__all__ = [
+    "FunctionInfo",
+    "FunctionLoadError",
+    "FunctionRegistry",
+    "RegistryCollisionError",
+    "RegistryEntry",
+    "get_default_registry",
+    "info_from_callable",
+    "info_from_static",
+    "make_key",
+    "register_function",
+    "split_key",
+]
+
+
+def make_key(namespace: str, name: str) -> str:
+    return f"{namespace}:{name}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """``"ns:name"`` -> ``("ns", "name")``; a bare name means the ``openhcs`` namespace."""
+    namespace, sep, name = key.partition(":")
+    return (namespace, name) if sep else (OPENHCS_NAMESPACE, namespace)
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """What a listing shows about a function; built without importing its code."""
+
+    key: str
+    name: str
+    namespace: str
+    input_memory_type: str
+    output_memory_type: str
+    parameters: tuple[ParameterInfo, ...]
+    doc: str
+    provenance: Provenance
+    contract: str = "FLEXIBLE"
+    #: ``static`` (read from source with ast) or ``runtime`` (read from the imported callable).
+    signature_from: str = "static"
+
+    @property
+    def memory_types(self) -> tuple[str, str]:
+        return (self.input_memory_type, self.output_memory_type)
+
+    @property
+    def source(self) -> SourceKind:
+        return self.provenance.source
+
+    @property
+    def signature(self) -> str:
+        """Signature summary without the decorator's injected parameters: ``(image, sigma=1.0)``."""
+        return "(" + ", ".join(p.render() for p in self.parameters) + ")"
+
+    @property
+    def summary(self) -> str:
+        """First line of the docstring."""
+        return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form used by ``openhcs-plugins list --json``."""
+        prov = self.provenance
+        return {
+            "key": self.key,
+            "namespace": self.namespace,
+            "name": self.name,
+            "input_memory_type": self.input_memory_type,
+            "output_memory_type": self.output_memory_type,
+            "contract": self.contract,
+            "signature": self.signature,
+            "parameters": [
+                {"name": p.name, "kind": p.kind, "default": p.default, "annotation": p.annotation}
+                for p in self.parameters
+            ],
+            "doc": self.summary,
+            "source": prov.source.value,
+            "file": prov.file,
+            "line": prov.line,
+            "distribution": prov.distribution,
+            "version": prov.version,
+            "origin": prov.origin,
+            "entry_point": prov.entry_point,
+            "sha256": prov.sha256,
+            "signature_from": self.signature_from,
+        }
+
+
+class RegistryCollisionError(ValueError):
+    """A different function is already registered under the key."""
+
+    def __init__(self, key: str, existing: Provenance, new: Provenance) -> None:
+        self.key = key
+        self.existing = existing
+        self.new = new
+        super().__init__(
+            f"{key!r} is already registered from {existing.describe()}; "
+            f"refusing the one from {new.describe()}. Rename one of the functions, or remove "
+            f"the other first (openhcs-plugins remove / disable)."
+        )
+
+
+class FunctionLoadError(RuntimeError):
+    """The code of a registered function could not be loaded, or failed its runtime checks."""
+
+    def __init__(self, info: FunctionInfo, reason: str) -> None:
+        self.info = info
+        self.reason = reason
+        where = info.provenance.file or info.provenance.describe()
+        if info.provenance.line:
+            where += f":{info.provenance.line}"
+        super().__init__(f"cannot load {info.key} ({where}): {reason}")
+
+
+Loader = Callable[[], Callable[..., Any]]
+
+
+class RegistryEntry:
+    """A registered function: its info, and its code once loaded."""
+
+    __slots__ = ("_func", "_lock", "_loader", "error", "info")
+
+    def __init__(
+        self, info: FunctionInfo, loader: Loader | None = None, func: Callable[..., Any] | None = None
+    ) -> None:
+        if loader is None and func is None:
+            raise ValueError("an entry needs a loader or a function")
+        self.info = info
+        self._loader = loader
+        self._func = func
+        self._lock = threading.Lock()
+        self.error: str | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._func is not None
+
+    @property
+    def state(self) -> str:
+        """``loaded``, ``failed`` or ``not loaded`` (listing never loads)."""
+        if self._func is not None:
+            return "loaded"
+        return "failed" if self.error is not None else "not loaded"
+
+    def load(self) -> Callable[..., Any]:
+        """Import the code (first call only) and run the runtime checks on the callable."""
+        func = self._func
+        if func is not None:
+            return func
+        with self._lock:
+            if self._func is not None:
+                return self._func
+            assert self._loader is not None
+            try:
+                func = self._loader()
+            except FunctionLoadError:
+                raise
+            except Exception as exc:
+                self.error = f"{type(exc).__name__}: {exc}"
+                raise FunctionLoadError(self.info, self.error) from exc
+            from openhcs_plugins.validation import validate_function
+
+            result = validate_function(func)
+            if not result.is_valid:
+                self.error = "; ".join(str(e) for e in result.errors)
+                raise FunctionLoadError(self.info, self.error)
+            declared = (func.input_memory_type, func.output_memory_type)
+            if declared != self.info.memory_types:
+                self.error = (
+                    f"the loaded function declares {declared[0]} -> {declared[1]}, but its source "
+                    f"was read as {self.info.input_memory_type} -> {self.info.output_memory_type}"
+                )
+                raise FunctionLoadError(self.info, self.error)
+            self._func = func
+            self.error = None
+            return func
+
+
+class FunctionRegistry:
+    """Thread-safe store of function entries keyed ``"namespace:name"``.
+
+    Collisions are never silent: registering a function under a key held by another origin raises
+    :class:`RegistryCollisionError` naming both; the same origin replaces its entry.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, RegistryEntry] = {}
+        self._lock = threading.RLock()
+
+    # -- changing -----------------------------------------------------------------------------
+    def add_entry(self, entry: RegistryEntry) -> RegistryEntry:
+        key = entry.info.key
+        with self._lock:
+            existing = self._entries.get(key)
+            if existing is not None:
+                old, new = existing.info.provenance, entry.info.provenance
+                if old.origin_id != new.origin_id:
+                    raise RegistryCollisionError(key, old, new)
+            self._entries[key] = entry
+        return entry
+
+    def check_free(self, info: FunctionInfo) -> None:
+        """Raise :class:`RegistryCollisionError` if ``info`` could not be added."""
+        with self._lock:
+            existing = self._entries.get(info.key)
+            if existing is not None and (
+                existing.info.provenance.origin_id != info.provenance.origin_id
+            ):
+                raise RegistryCollisionError(info.key, existing.info.provenance, info.provenance)
+
+    def unregister(self, key: str) -> bool:
+        """Remove ``key``; False when it was not registered."""
+        with self._lock:
+            return self._entries.pop(key, None) is not None
+
+    def unregister_where(self, predicate: Callable[[FunctionInfo], bool]) -> list[str]:
+        """Remove every entry whose info matches; returns the removed keys."""
+        with self._lock:
+            keys = [k for k, e in self._entries.items() if predicate(e.info)]
+            for key in keys:
+                del self._entries[key]
+            return keys
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    # -- reading ------------------------------------------------------------------------------
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            return iter(sorted(self._entries))
+
+    def keys(self) -> list[str]:
+        with self._lock:
+            return sorted(self._entries)
+
+    def entry(self, key: str) -> RegistryEntry:
+        try:
+            return self._entries[key]
+        except KeyError:
+            raise KeyError(self._unknown(key)) from None
+
+    def info(self, key: str) -> FunctionInfo:
+        return self.entry(key).info
+
+    def infos(
+        self,
+        *,
+        memory_type: MemoryType | str | None = None,
+        namespace: str | None = None,
+        source: SourceKind | str | None = None,
+    ) -> list[FunctionInfo]:
+        """Infos sorted by key, filtered by memory type (input or output), namespace, source."""
+        with self._lock:
+            entries = [self._entries[k] for k in sorted(self._entries)]
+        wanted_mt = MemoryType(memory_type).value if memory_type is not None else None
+        wanted_src = SourceKind(source) if source is not None else None
+        out = []
+        for e in entries:
+            info = e.info
+            if wanted_mt is not None and wanted_mt not in info.memory_types:
+                continue
+            if namespace is not None and info.namespace != namespace:
+                continue
+            if wanted_src is not None and info.source is not wanted_src:
+                continue
+            out.append(info)
+        return out
+
+    def get(self, key: str) -> Callable[..., Any]:
+        """The callable for ``key``, loading its code on first use."""
+        return self.entry(key).load()
+
+    def call(
+        self, key: str, image: Any, *, output: MemoryType | str | None = None, **params: Any
+    ) -> Any:
+        """Run ``key`` on ``image``; the result comes back in the caller's memory type.
+
+        ``output`` asks for another type. ``PURE_2D`` functions run plane by plane on a
+        ``(C, Y, X)`` stack and are restacked. ``(image, metadata)`` returns keep the metadata.
+        """
+        func = self.get(key)
+        caller_type = detect_memory_type(image)
+        target = MemoryType(output) if output is not None else caller_type
+        if getattr(func, CONTRACT_ATTRIBUTE, "FLEXIBLE") == "PURE_2D" and len(image.shape) == 3:
+            result = func(image, slice_by_slice=True, **params)
+        else:
+            result = func(image, **params)
+        if type(result) is tuple and result:
+            return (convert_memory(result[0], target), *result[1:])
+        return convert_memory(result, target)
+
+    def _unknown(self, key: str) -> str:
+        import difflib
+
+        close = difflib.get_close_matches(key, list(self._entries), n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        return f"no function {key!r} is registered.{hint} See `openhcs-plugins list`."
+
+
+def parameters_of(func: Callable[..., Any]) -> tuple[ParameterInfo, ...]:
+    """Parameters of a live callable, without the decorator's injected ones."""
+    out = []
+    for p in inspect.signature(func).parameters.values():
+        if p.name in INJECTED_PARAMETERS:
+            continue
+        annotation = None
+        if p.annotation is not inspect.Parameter.empty:
+            annotation = (
+                p.annotation if isinstance(p.annotation, str) else inspect.formatannotation(p.annotation)
+            )
+        default = None if p.default is inspect.Parameter.empty else repr(p.default)
+        out.append(ParameterInfo(p.name, p.kind.name, default, annotation))
+    return tuple(out)
+
+
+def info_from_callable(
+    func: Callable[..., Any], namespace: str, provenance: Provenance
+) -> FunctionInfo:
+    """Build an entry's info from a loaded, decorated callable."""
+    return FunctionInfo(
+        key=make_key(namespace, func.__name__),
+        name=func.__name__,
+        namespace=namespace,
+        input_memory_type=func.input_memory_type,
+        output_memory_type=func.output_memory_type,
+        parameters=parameters_of(func),
+        doc=inspect.getdoc(func) or "",
+        provenance=provenance,
+        contract=getattr(func, CONTRACT_ATTRIBUTE, "FLEXIBLE"),
+        signature_from="runtime",
+    )
+
+
+def info_from_static(
+    function: StaticFunction, namespace: str, provenance: Provenance
+) -> FunctionInfo:
+    """Build an entry's info from a function read statically from source."""
+    return FunctionInfo(
+        key=make_key(namespace, function.name),
+        name=function.name,
+        namespace=namespace,
+        input_memory_type=function.input_memory_type,
+        output_memory_type=function.output_memory_type,
+        parameters=function.parameters,
+        doc=function.doc,
+        provenance=provenance,
+        contract=function.contract,
+        signature_from="static" if function.static_signature else "runtime",
+    )
+
+
+_default_registry = FunctionRegistry()
+
+
+def get_default_registry() -> FunctionRegistry:
+    """The process-wide registry that the CLI, the manager and the loader use by default."""
+    return _default_registry
+
+
+def register_function(
+    func: Callable[..., Any],
+    backend: str | None = OPENHCS_NAMESPACE,
+    *,
+    registry: FunctionRegistry | None = None,
+) -> FunctionInfo:
+    """Register a decorated callable under ``"{backend}:{func.__name__}"`` (OpenHCS's call).
+
+    The function must pass :func:`openhcs_plugins.validation.validate_function`. Registering
+    the same function object again replaces its entry.
+    """
+    from openhcs_plugins.adapter import RegistryAdapter
+    from openhcs_plugins.validation import validate_function
+
+    result = validate_function(func)
+    if not result.is_valid:
+        raise ValueError("; ".join(str(e) for e in result.errors))
+    try:
+        file = inspect.getsourcefile(func)
+    except TypeError:
+        file = None
+    provenance = Provenance(
+        source=SourceKind.API,
+        file=f"{func.__module__}.{func.__qualname__}" if file is None else file,
+        line=getattr(getattr(func, "__code__", None), "co_firstlineno", None),
+    )
+    info = info_from_callable(func, backend or OPENHCS_NAMESPACE, provenance)
+    RegistryAdapter(registry or _default_registry).add_loaded(info, func)
+    return info
