@@ -8,15 +8,17 @@ application (OpenHCS itself) can subclass it and override :meth:`RegistryAdapter
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from openhcs_plugins.candidate import Candidate, StaticFunction
 from openhcs_plugins.registry import (
     FunctionInfo,
     FunctionRegistry,
     Loader,
     RegistryEntry,
     get_default_registry,
+    info_from_static,
 )
 from openhcs_plugins.signals import custom_function_signals
 
@@ -57,6 +59,38 @@ class RegistryAdapter:
         entry = self.registry.add_entry(RegistryEntry(info, func=func))
         self.publish(entry)
         return entry
+
+    def infos_for(self, candidate: Candidate, functions: Iterable[StaticFunction]) -> list[FunctionInfo]:
+        """The entry infos a validated candidate's functions would get."""
+        return [
+            info_from_static(fn, candidate.namespace, candidate.provenance(line=fn.line))
+            for fn in functions
+        ]
+
+    def register_candidate(
+        self,
+        candidate: Candidate,
+        functions: Iterable[StaticFunction],
+        loader_for: Callable[[StaticFunction], Loader],
+    ) -> list[RegistryEntry]:
+        """Register every function of a validated candidate, all or nothing.
+
+        ``functions`` comes from the static validation of ``candidate.text``;
+        ``loader_for(fn)`` returns the loader that imports or executes that function on first use.
+        Entries this candidate's origin registered before and no longer defines are removed, so
+        a reload never leaves a stale version behind.
+        """
+        functions = list(functions)
+        infos = self.infos_for(candidate, functions)
+        self.check(infos)
+        origin = candidate.provenance().origin_id
+        new_keys = {info.key for info in infos}
+        self.remove_where(
+            lambda info: info.provenance.origin_id == origin
+            and info.namespace == candidate.namespace
+            and info.key not in new_keys
+        )
+        return [self.add(info, loader_for(fn)) for info, fn in zip(infos, functions)]
 
     def remove(self, key: str) -> bool:
         removed = self.registry.unregister(key)
