@@ -155,10 +155,13 @@ Loader = Callable[[], Callable[..., Any]]
 class RegistryEntry:
     """A registered function: its info, and its code once loaded."""
 
-    __slots__ = ("_func", "_lock", "_loader", "error", "info")
+    __slots__ = ("_func", "_loader", "_lock", "error", "info")
 
     def __init__(
-        self, info: FunctionInfo, loader: Loader | None = None, func: Callable[..., Any] | None = None
+        self,
+        info: FunctionInfo,
+        loader: Loader | None = None,
+        func: Callable[..., Any] | None = None,
     ) -> None:
         if loader is None and func is None:
             raise ValueError("an entry needs a loader or a function")
@@ -350,7 +353,9 @@ def parameters_of(func: Callable[..., Any]) -> tuple[ParameterInfo, ...]:
         annotation = None
         if p.annotation is not inspect.Parameter.empty:
             annotation = (
-                p.annotation if isinstance(p.annotation, str) else inspect.formatannotation(p.annotation)
+                p.annotation
+                if isinstance(p.annotation, str)
+                else inspect.formatannotation(p.annotation)
             )
         default = None if p.default is inspect.Parameter.empty else repr(p.default)
         out.append(ParameterInfo(p.name, p.kind.name, default, annotation))

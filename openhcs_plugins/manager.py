@@ -1,0 +1,512 @@
+"""The custom-function manager: code editor -> validate -> register -> persist -> auto-load.
+
+>>> import tempfile
+>>> manager = CustomFunctionManager(tempfile.mkdtemp(), registry=FunctionRegistry())
+>>> funcs = manager.register_from_code('''
+... from openhcs_plugins.decorators import numpy
+... import numpy as np
+...
+... @numpy
+... def my_function(image, threshold=0.5):
+...     \"\"\"Custom thresholding function.\"\"\"
+...     return np.where(image > threshold, image, 0)
+... ''')
+>>> [f.__name__ for f in funcs], manager.registry.keys()
+(['my_function'], ['openhcs:my_function'])
+
+Storage: one file per function, ``{function_name}.py``, in the functions folder
+(``platformdirs.user_data_dir("openhcs")/custom_functions``, the folder OpenHCS uses; override it
+with the constructor argument, ``OPENHCS_PLUGINS_FUNCTIONS_DIR`` or the ``functions_dir``
+setting).
+
+Several decorated functions in one code block are split: each is saved in its own file together
+with the block's imports, helpers and constants (everything that is not another decorated
+function), so every function has exactly one file and a reload registers each exactly once.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from openhcs_plugins._execution import CodeExecutionError, decorated_function, exec_candidate
+from openhcs_plugins._execution import folder_loader as _folder_loader
+from openhcs_plugins._storage import (
+    atomic_delete,
+    atomic_write_text,
+    folder_lock,
+    remove_stale_temp_files,
+)
+from openhcs_plugins.adapter import RegistryAdapter
+from openhcs_plugins.candidate import (
+    OPENHCS_NAMESPACE,
+    Candidate,
+    ParameterInfo,
+    SourceKind,
+    StaticFunction,
+    TrustLevel,
+)
+from openhcs_plugins.registry import (
+    FunctionInfo,
+    FunctionRegistry,
+    info_from_static,
+    make_key,
+)
+from openhcs_plugins.signals import custom_function_signals
+from openhcs_plugins.validation import (
+    ValidationError,
+    ValidationResult,
+    validate_code,
+    validate_function,
+)
+
+__all__ = [
+    "FUNCTIONS_DIR_ENV",
+    "CustomFunctionInfo",
+    "CustomFunctionManager",
+    "FolderProblem",
+    "default_functions_dir",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Environment variable that overrides the functions folder.
+FUNCTIONS_DIR_ENV = "OPENHCS_PLUGINS_FUNCTIONS_DIR"
+
+
+def default_functions_dir() -> Path:
+    """The functions folder: env var, then the ``functions_dir`` setting, then the XDG default."""
+    env = os.environ.get(FUNCTIONS_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    configured = _setting("functions_dir")
+    if configured:
+        return Path(configured).expanduser()
+    return Path(platformdirs.user_data_dir("openhcs")) / "custom_functions"
+
+
+def _setting(name: str) -> Any:
+    """One resolved setting, or None while the settings module cannot be read."""
+    try:
+        from openhcs_plugins.settings import load_settings
+    except ImportError:
+        return None
+    return getattr(load_settings(), name)
+
+
+def _trust_for(source: str) -> TrustLevel:
+    trust = _setting("trust")
+    return TrustLevel(getattr(trust, source)) if trust is not None else TrustLevel.USER
+
+
+@dataclass(frozen=True)
+class CustomFunctionInfo:
+    """A function saved in the functions folder, as read statically (never executed)."""
+
+    name: str
+    file_path: Path
+    memory_type: str
+    doc: str
+    output_memory_type: str = ""
+    key: str = ""
+    line: int = 0
+    parameters: tuple[ParameterInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class FolderProblem:
+    """A file in the functions folder that was skipped, and why."""
+
+    file: Path
+    message: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        return f"{where}: {self.message}"
+
+
+def _check_name(name: str) -> None:
+    if not name.isidentifier():
+        raise ValueError(
+            f"{name!r} is not a function name (a plain Python identifier such as 'my_filter')"
+        )
+
+
+def _raise_invalid(result: ValidationResult, filename: str) -> None:
+    first = result.errors[0]
+    error = ValidationError(
+        first.message,
+        first.line_number,
+        first.code_snippet,
+        rule=first.rule,
+        filename=first.filename or filename,
+        function=first.function,
+        hint=first.hint,
+    )
+    error.errors = result.errors  # type: ignore[attr-defined]
+    raise error
+
+
+def _statement_spans(code: str, tree: ast.Module) -> list[tuple[int, int, ast.stmt]]:
+    """Line spans (1-based, inclusive) of top-level statements, with decorators and the
+    comment lines directly above a statement counted as part of it."""
+    lines = code.splitlines()
+    spans = []
+    previous_end = 0
+    for node in tree.body:
+        start = node.lineno
+        decorators = getattr(node, "decorator_list", [])
+        if decorators:
+            start = min(start, *(d.lineno for d in decorators))
+        while start - 1 > previous_end and lines[start - 2].lstrip().startswith("#"):
+            start -= 1
+        end = node.end_lineno or node.lineno
+        spans.append((start, end, node))
+        previous_end = end
+    return spans
+
+
+def _function_spans(code: str) -> dict[str, tuple[int, int]]:
+    tree = ast.parse(code)
+    return {
+        node.name: (start, end)
+        for start, end, node in _statement_spans(code, tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+def without_functions(code: str, drop: set[str]) -> str:
+    """``code`` with the top-level functions named in ``drop`` (and their decorators and the
+    comments directly above them) removed."""
+    if not drop:
+        return code
+    lines = code.splitlines(keepends=True)
+    dropped: set[int] = set()
+    for name, (start, end) in _function_spans(code).items():
+        if name in drop:
+            dropped.update(range(start, end + 1))
+    text = "".join(line for number, line in enumerate(lines, 1) if number not in dropped)
+    text = text.rstrip() + "\n"
+    used = {
+        node.id
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
+    needed = sorted(used & drop)
+    if needed:
+        raise ValueError(
+            f"the remaining code uses {', '.join(needed)}, which is being split off or removed; "
+            "make shared code a plain (undecorated) helper function"
+        )
+    return text
+
+
+def split_functions(code: str, names: list[str]) -> dict[str, str]:
+    """One standalone text per decorated function: the code without the other ones."""
+    if len(names) <= 1:
+        return {name: code for name in names}
+    return {name: without_functions(code, set(names) - {name}) for name in names}
+
+
+class CustomFunctionManager:
+    """Validate, register, persist, load, update and delete folder and editor functions.
+
+    All checks run before any side effect; a registration of several functions is all or
+    nothing. Every change emits ``custom_function_signals.functions_changed``.
+    """
+
+    def __init__(
+        self,
+        storage_dir: str | os.PathLike[str] | None = None,
+        *,
+        registry: FunctionRegistry | None = None,
+        adapter: RegistryAdapter | None = None,
+        trust: TrustLevel | str | None = None,
+    ) -> None:
+        self.storage_dir = Path(storage_dir) if storage_dir is not None else default_functions_dir()
+        self.adapter = adapter if adapter is not None else RegistryAdapter(registry)
+        self._trust = TrustLevel(trust) if trust is not None else None
+        #: Files skipped by the last load or listing, with the reason.
+        self.problems: list[FolderProblem] = []
+
+    @property
+    def registry(self) -> FunctionRegistry:
+        return self.adapter.registry
+
+    def _trust_level(self, source: str) -> TrustLevel:
+        return self._trust if self._trust is not None else _trust_for(source)
+
+    def path_for(self, name: str) -> Path:
+        """The file a function is saved in: ``{storage_dir}/{name}.py``."""
+        _check_name(name)
+        return self.storage_dir / f"{name}.py"
+
+    # -- reading the folder (never executes anything) ----------------------------------------
+    def _folder_candidates(self) -> Iterator[tuple[Candidate, ValidationResult]]:
+        """Each readable ``*.py`` file with its validation; problems go to ``self.problems``."""
+        self.problems = []
+        if not self.storage_dir.is_dir():
+            return
+        trust = self._trust_level("folder")
+        for path in sorted(self.storage_dir.glob("*.py")):
+            try:
+                text = path.read_bytes().decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self.problems.append(
+                    FolderProblem(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+                )
+                continue
+            except OSError as exc:
+                self.problems.append(FolderProblem(path, f"cannot read: {exc.strerror}"))
+                continue
+            candidate = Candidate.from_code(text, source=SourceKind.FOLDER, path=path, trust=trust)
+            result = validate_code(text, trust=trust, filename=str(path))
+            if not result.is_valid:
+                first = result.errors[0]
+                self.problems.append(FolderProblem(path, first.message, first.line_number))
+                continue
+            yield candidate, result
+
+    def list_custom_functions(self) -> list[CustomFunctionInfo]:
+        """Functions saved in the folder, read statically. Invalid files are skipped and
+        reported in :attr:`problems`; no file is executed."""
+        out = []
+        for candidate, result in self._folder_candidates():
+            assert candidate.path is not None
+            for fn in result.functions:
+                out.append(
+                    CustomFunctionInfo(
+                        name=fn.name,
+                        file_path=candidate.path,
+                        memory_type=fn.input_memory_type,
+                        doc=fn.doc,
+                        output_memory_type=fn.output_memory_type,
+                        key=make_key(OPENHCS_NAMESPACE, fn.name),
+                        line=fn.line,
+                        parameters=fn.parameters,
+                    )
+                )
+        return out
+
+    def _defining_file(self, name: str) -> tuple[Path, ValidationResult] | None:
+        _check_name(name)
+        preferred = self.path_for(name)
+        found = None
+        for candidate, result in self._folder_candidates():
+            if name in result.function_names:
+                if candidate.path == preferred:
+                    return preferred, result
+                found = found or (candidate.path, result)
+        return found  # type: ignore[return-value]
+
+    def get_function_code(self, name: str) -> str:
+        """The saved source of function ``name``."""
+        found = self._defining_file(name)
+        if found is None:
+            raise KeyError(f"no custom function {name!r} in {self.storage_dir}")
+        return found[0].read_text(encoding="utf-8")
+
+    # -- loading ------------------------------------------------------------------------------
+    def load_all_custom_functions(self) -> int:
+        """Register every valid function in the folder (lazily: a file runs on first use).
+
+        Invalid or unreadable files are reported in :attr:`problems` and skipped; the others
+        load. Entries of files that disappeared are removed. Returns the number registered.
+        """
+        count = 0
+        seen: set[str] = set()
+        if self.storage_dir.is_dir():
+            self.clean_folder()
+        for candidate, result in self._folder_candidates():
+            try:
+                entries = self.adapter.register_candidate(
+                    candidate, result.functions, _folder_loader(candidate)
+                )
+            except ValueError as exc:  # collisions: report, keep going
+                assert candidate.path is not None
+                self.problems.append(FolderProblem(candidate.path, str(exc)))
+                continue
+            seen.add(str(candidate.path))
+            count += len(entries)
+        folder = str(self.storage_dir)
+        self.adapter.remove_where(
+            lambda info: (
+                info.provenance.source is SourceKind.FOLDER
+                and info.provenance.file is not None
+                and str(Path(info.provenance.file).parent) == folder
+                and info.provenance.file not in seen
+            )
+        )
+        for problem in self.problems:
+            logger.warning("skipped custom function file %s", problem)
+        custom_function_signals.functions_changed.emit()
+        return count
+
+    # -- registering --------------------------------------------------------------------------
+    def _prepare(
+        self, code: str, *, persist: bool, replacing: set[str]
+    ) -> list[tuple[Candidate, StaticFunction, Callable[..., Any]]]:
+        """Validate and execute ``code`` (split per function) without changing anything."""
+        trust = self._trust_level("editor")
+        result = validate_code(code, trust=trust, filename="<editor>")
+        if not result.is_valid:
+            _raise_invalid(result, "<editor>")
+        names = list(result.function_names)
+        prepared = []
+        for name, text in split_functions(code, names).items():
+            path = self.path_for(name) if persist else None
+            if persist and name not in replacing and path is not None and path.exists():
+                raise FileExistsError(
+                    f"a custom function {name!r} already exists ({path}); use "
+                    "update_custom_function() (or `openhcs-plugins add --replace`) to replace it"
+                )
+            source = SourceKind.FOLDER if persist else SourceKind.EDITOR
+            candidate = Candidate.from_code(text, source=source, path=path, trust=trust)
+            part = validate_code(text, trust=trust, filename=candidate.filename)
+            if not part.is_valid:
+                _raise_invalid(part, candidate.filename)
+            (function,) = [f for f in part.functions if f.name == name]
+            try:
+                module = exec_candidate(candidate)
+                func = decorated_function(module, function, candidate.filename)
+            except CodeExecutionError as exc:
+                raise ValidationError(
+                    f"Code execution failed: {exc.message}",
+                    exc.line_number,
+                    exc.code_snippet,
+                    rule="execution",
+                    filename=exc.filename,
+                    function=name,
+                    hint="fix the error; nothing was registered or saved",
+                ) from exc
+            checked = validate_function(func)
+            if not checked.is_valid:
+                _raise_invalid(checked, candidate.filename)
+            prepared.append((candidate, function, func))
+        if not prepared:
+            _raise_invalid(result, "<editor>")
+        return prepared
+
+    def _commit(
+        self, prepared: list[tuple[Candidate, StaticFunction, Callable[..., Any]]]
+    ) -> list[Callable[..., Any]]:
+        """Check collisions, write files (all or nothing), then update the registry."""
+        infos: list[FunctionInfo] = [
+            info_from_static(fn, candidate.namespace, candidate.provenance(line=fn.line))
+            for candidate, fn, _ in prepared
+        ]
+        # An editor entry (persist=False) of the same name is replaced by its saved version.
+        for info in infos:
+            if self._is_editor_entry(info.key) and info.source is not SourceKind.EDITOR:
+                self.adapter.remove(info.key)
+        self.adapter.check(infos)
+        written: list[tuple[Path, str | None]] = []
+        try:
+            for candidate, _, _ in prepared:
+                if candidate.path is None:
+                    continue
+                previous = (
+                    candidate.path.read_text(encoding="utf-8") if candidate.path.exists() else None
+                )
+                atomic_write_text(candidate.path, candidate.text)
+                written.append((candidate.path, previous))
+        except BaseException:
+            for path, previous in reversed(written):
+                if previous is None:
+                    atomic_delete(path)
+                else:
+                    atomic_write_text(path, previous)
+            raise
+        for info, (_, _, func) in zip(infos, prepared, strict=True):
+            self.adapter.add_loaded(info, func)
+        return [func for _, _, func in prepared]
+
+    def register_from_code(self, code: str, persist: bool = True) -> list[Callable[..., Any]]:
+        """Validate ``code``, run it, register its decorated functions as ``openhcs:<name>``
+        and (``persist=True``) save each in ``{storage_dir}/{name}.py``.
+
+        Raises :class:`~openhcs_plugins.validation.ValidationError` (with line and snippet)
+        before any side effect when the code is invalid or fails to run, and
+        :class:`FileExistsError` when a saved function of that name exists (use
+        :meth:`update_custom_function`).
+        """
+        with folder_lock(self.storage_dir):
+            prepared = self._prepare(code, persist=persist, replacing=set())
+            funcs = self._commit(prepared)
+        custom_function_signals.functions_changed.emit()
+        return funcs
+
+    def update_custom_function(self, old_name: str, code: str) -> list[Callable[..., Any]]:
+        """Replace saved function ``old_name`` with ``code`` (which may rename it).
+
+        If the new code is invalid or fails to run, the old function stays registered and its
+        file is unchanged.
+        """
+        _check_name(old_name)
+        with folder_lock(self.storage_dir):
+            found = self._defining_file(old_name)
+            if found is None:
+                raise KeyError(f"no custom function {old_name!r} in {self.storage_dir}")
+            old_path, old_result = found
+            others = set(old_result.function_names) - {old_name}
+            if others:
+                names = ", ".join(sorted(old_result.function_names))
+                raise ValueError(
+                    f"{old_path} defines several functions ({names}); edit that file, or "
+                    "delete the function and register it again"
+                )
+            prepared = self._prepare(code, persist=True, replacing={old_name})
+            new_names = {candidate.path for candidate, _, _ in prepared}
+            old_key = make_key(OPENHCS_NAMESPACE, old_name)
+            old_entry = self.registry.entry(old_key) if old_key in self.registry else None
+            if old_path not in new_names:
+                self.adapter.remove(old_key)
+            try:
+                funcs = self._commit(prepared)
+            except BaseException:
+                if old_entry is not None and old_key not in self.registry:
+                    self.registry.add_entry(old_entry)
+                raise
+            if old_path not in new_names:
+                atomic_delete(old_path)
+        custom_function_signals.functions_changed.emit()
+        return funcs
+
+    def delete_custom_function(self, name: str) -> bool:
+        """Unregister ``openhcs:<name>`` and delete its file. False when there is no such
+        saved function. A hand-written file defining several functions keeps the others."""
+        _check_name(name)
+        with folder_lock(self.storage_dir):
+            found = self._defining_file(name)
+            key = make_key(OPENHCS_NAMESPACE, name)
+            if found is None:
+                removed = self.adapter.remove(key) if self._is_editor_entry(key) else False
+                if removed:
+                    custom_function_signals.functions_changed.emit()
+                return removed
+            path, result = found
+            remaining = [n for n in result.function_names if n != name]
+            if remaining:
+                text = path.read_text(encoding="utf-8")
+                atomic_write_text(path, without_functions(text, {name}))
+            else:
+                atomic_delete(path)
+            self.adapter.remove(key)
+        custom_function_signals.functions_changed.emit()
+        return True
+
+    def _is_editor_entry(self, key: str) -> bool:
+        return key in self.registry and self.registry.info(key).source is SourceKind.EDITOR
+
+    def clean_folder(self) -> list[Path]:
+        """Remove temp files a killed writer left behind."""
+        with folder_lock(self.storage_dir):
+            return remove_stale_temp_files(self.storage_dir)
