@@ -60,7 +60,9 @@ class RegistryAdapter:
         self.publish(entry)
         return entry
 
-    def infos_for(self, candidate: Candidate, functions: Iterable[StaticFunction]) -> list[FunctionInfo]:
+    def infos_for(
+        self, candidate: Candidate, functions: Iterable[StaticFunction]
+    ) -> list[FunctionInfo]:
         """The entry infos a validated candidate's functions would get."""
         return [
             info_from_static(fn, candidate.namespace, candidate.provenance(line=fn.line))
@@ -86,11 +88,13 @@ class RegistryAdapter:
         origin = candidate.provenance().origin_id
         new_keys = {info.key for info in infos}
         self.remove_where(
-            lambda info: info.provenance.origin_id == origin
-            and info.namespace == candidate.namespace
-            and info.key not in new_keys
+            lambda info: (
+                info.provenance.origin_id == origin
+                and info.namespace == candidate.namespace
+                and info.key not in new_keys
+            )
         )
-        return [self.add(info, loader_for(fn)) for info, fn in zip(infos, functions)]
+        return [self.add(info, loader_for(fn)) for info, fn in zip(infos, functions, strict=True)]
 
     def remove(self, key: str) -> bool:
         removed = self.registry.unregister(key)

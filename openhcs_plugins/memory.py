@@ -27,7 +27,6 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from openhcs_plugins._memtypes import AVAILABLE_MEMORY_TYPES, MemoryType
 from openhcs_plugins._conversion import (
     FrameworkUnavailableError,
     convert_memory,
@@ -35,6 +34,7 @@ from openhcs_plugins._conversion import (
     memory_type_of_type,
     stack_planes,
 )
+from openhcs_plugins._memtypes import AVAILABLE_MEMORY_TYPES, MemoryType
 
 __all__ = [
     "AVAILABLE_MEMORY_TYPES",
@@ -82,7 +82,8 @@ def _coerce_contract(contract: str | None) -> str:
     name = str(getattr(contract, "name", contract)).upper()
     if name not in CONTRACTS:
         raise ValueError(
-            f"contract {contract!r} is not a processing contract; use one of: " + ", ".join(CONTRACTS)
+            f"contract {contract!r} is not a processing contract; use one of: "
+            + ", ".join(CONTRACTS)
         )
     return name
 
@@ -108,11 +109,14 @@ def _apply_per_plane(func: Callable[..., Any], image: Any, args: tuple, kwargs: 
     if not extras:
         return stacked
     # One list per extra value, in plane order: ``(stack, [meta_plane0, meta_plane1, ...])``.
-    return (stacked, *[list(column) for column in zip(*extras)])
+    return (stacked, *[list(column) for column in zip(*extras, strict=True)])
 
 
 def _decorate(
-    func: F, input_type: MemoryType | str, output_type: MemoryType | str | None, contract: str | None
+    func: F,
+    input_type: MemoryType | str,
+    output_type: MemoryType | str | None,
+    contract: str | None,
 ) -> F:
     if not callable(func):
         raise TypeError(f"memory-type decorators apply to functions, not {type(func).__name__}")
@@ -235,7 +239,7 @@ def _make_decorator(memory_type: MemoryType) -> Callable[..., Any]:
     decorator.__doc__ = (
         f"Declare a function that works on {memory_type.value} arrays.\n\n"
         f"Use bare (``@{memory_type.value}``) or with arguments "
-        f"(``@{memory_type.value}(output_type=\"numpy\", contract=\"PURE_2D\")``). The ``image`` "
+        f'(``@{memory_type.value}(output_type="numpy", contract="PURE_2D")``). The ``image`` '
         "argument is converted to this type when it is not already; the result is converted "
         "to ``output_type``."
     )
@@ -263,6 +267,8 @@ DECORATORS: dict[str, Callable[..., Any]] = {
 
 def is_memory_decorated(obj: object) -> bool:
     """True for a callable carrying the attributes a memory-type decorator sets."""
-    return callable(obj) and isinstance(getattr(obj, "input_memory_type", None), str) and (
-        isinstance(getattr(obj, "output_memory_type", None), str)
+    return (
+        callable(obj)
+        and isinstance(getattr(obj, "input_memory_type", None), str)
+        and (isinstance(getattr(obj, "output_memory_type", None), str))
     )
