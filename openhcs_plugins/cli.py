@@ -1,0 +1,471 @@
+"""The ``openhcs-plugins`` command line.
+
+Tour::
+
+    openhcs-plugins template --memory-type torch > my_filter.py
+    openhcs-plugins validate my_filter.py
+    openhcs-plugins add my_filter.py
+    openhcs-plugins list --json
+    openhcs-plugins info openhcs:my_filter
+    openhcs-plugins remove my_filter
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from openhcs_plugins.candidate import SourceKind, TrustLevel
+from openhcs_plugins.memory import AVAILABLE_MEMORY_TYPES
+from openhcs_plugins.registry import FunctionInfo, get_default_registry
+
+app = typer.Typer(
+    name="openhcs-plugins",
+    help="List, validate, add, remove and run OpenHCS-style image-processing functions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _print_validation_errors(errors: Any, filename: str) -> None:
+    for error in errors:
+        where = error.filename or filename
+        if error.line_number:
+            where += f":{error.line_number}"
+        err.print(f"[red]{where}[/]: {error.message}", highlight=False, markup=True)
+        if error.code_snippet:
+            err.print(f"    {error.code_snippet.strip()}", highlight=False, markup=False)
+        if error.hint:
+            err.print(f"    [dim]hint: {error.hint}[/]", highlight=False)
+
+
+def _manager(functions_dir: Path | None = None) -> Any:
+    from openhcs_plugins.manager import CustomFunctionManager
+
+    return CustomFunctionManager(functions_dir)
+
+
+def _load_registry(*, refresh: bool = False, strict: bool = False) -> list[str]:
+    """Register everything (packages and folder); returns problem lines to show."""
+    from openhcs_plugins.loader import PluginLoadError, load_plugins
+
+    try:
+        report = load_plugins(strict=strict, refresh=refresh)
+    except PluginLoadError as exc:
+        for problem in exc.report.problems:
+            err.print(f"[red]{problem}[/]", highlight=False)
+        raise _fail(f"{len(exc.report.problems)} plugin problem(s) (--strict)") from exc
+    return [str(problem) for problem in report.problems]
+
+
+FunctionsDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--functions-dir",
+        help="Folder of single-file functions (default: OPENHCS_PLUGINS_FUNCTIONS_DIR, the "
+        "functions_dir setting, or the XDG data dir openhcs/custom_functions).",
+    ),
+]
+
+
+@app.command("list")
+def list_functions(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    memory_type: Annotated[
+        str | None, typer.Option("--memory-type", "-m", help="Only this memory type.")
+    ] = None,
+    namespace: Annotated[str | None, typer.Option("--namespace", "-n")] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="entry_point, folder, editor or api.")
+    ] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Ignore the discovery cache.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on any plugin problem.")] = False,
+) -> None:
+    """List registered functions (packages and folder) without importing their code."""
+    if memory_type is not None and memory_type not in AVAILABLE_MEMORY_TYPES:
+        raise _fail(f"unknown memory type {memory_type!r}; use one of {AVAILABLE_MEMORY_TYPES}")
+    if source is not None and source not in {s.value for s in SourceKind}:
+        raise _fail(f"unknown source {source!r}; use one of {[s.value for s in SourceKind]}")
+    problems = _load_registry(refresh=refresh, strict=strict)
+    infos = get_default_registry().infos(
+        memory_type=memory_type, namespace=namespace, source=source
+    )
+    if as_json:
+        print(json.dumps([info.to_dict() for info in infos], indent=2))
+    else:
+        _print_table(infos)
+    for problem in problems:
+        err.print(f"[yellow]skipped:[/] {problem}", highlight=False)
+
+
+def _print_table(infos: list[FunctionInfo]) -> None:
+    table = Table(title=f"{len(infos)} function(s)")
+    for column in ("key", "memory type", "source", "version", "signature"):
+        table.add_column(column, overflow="fold")
+    for info in infos:
+        prov = info.provenance
+        types = info.input_memory_type
+        if info.output_memory_type != info.input_memory_type:
+            types += f" -> {info.output_memory_type}"
+        version = prov.version or ""
+        source = prov.source.value
+        if prov.distribution:
+            source += f" ({prov.distribution})"
+        table.add_row(info.key, types, source, version, info.signature)
+    out.print(table)
+
+
+@app.command()
+def info(key: Annotated[str, typer.Argument(help="namespace:name (bare name = openhcs:name)")]):
+    """Show a function's signature, doc, provenance and validation state."""
+    from openhcs_plugins.registry import split_key
+
+    _load_registry()
+    namespace, name = split_key(key)
+    registry = get_default_registry()
+    full_key = f"{namespace}:{name}"
+    try:
+        entry = registry.entry(full_key)
+    except KeyError as exc:
+        raise _fail(str(exc.args[0])) from exc
+    data = entry.info.to_dict()
+    data["doc"] = entry.info.doc
+    data["state"] = entry.state
+    if entry.error:
+        data["error"] = entry.error
+    for field, value in data.items():
+        if value is None or value == "" or field == "parameters":
+            continue
+        out.print(f"[bold]{field}[/]: {value}", highlight=False)
+
+
+@app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="A function file.")],
+    trust: Annotated[
+        TrustLevel, typer.Option("--trust", help="Check as this trust level.")
+    ] = TrustLevel.USER,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Validate a function file without running it."""
+    from openhcs_plugins.validation import validate_code
+
+    if not path.is_file():
+        raise _fail(f"{path}: no such file")
+    result = validate_code(path.read_bytes(), trust=trust, filename=str(path))
+    if as_json:
+        print(json.dumps(_result_json(result, str(path)), indent=2))
+    else:
+        _print_validation_errors(result.errors, str(path))
+        for warning in result.warnings:
+            line = f":{warning.line_number}" if warning.line_number else ""
+            err.print(f"[yellow]{path}{line}: warning:[/] {warning.message}", highlight=False)
+        if result.is_valid:
+            names = ", ".join(result.function_names)
+            out.print(f"[green]ok[/] {path}: {names}", highlight=False)
+    if not result.is_valid:
+        raise typer.Exit(1)
+
+
+def _result_json(result: Any, filename: str) -> dict[str, Any]:
+    def one(e: Any) -> dict[str, Any]:
+        return {
+            "file": e.filename or filename,
+            "line": e.line_number,
+            "message": e.message,
+            "snippet": e.code_snippet,
+            "rule": e.rule,
+            "hint": e.hint,
+        }
+
+    return {
+        "file": filename,
+        "valid": result.is_valid,
+        "functions": list(result.function_names),
+        "errors": [one(e) for e in result.errors],
+        "warnings": [one(e) for e in result.warnings],
+    }
+
+
+@app.command()
+def add(
+    path: Annotated[Path, typer.Argument(help="A function file to validate, register and save.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a saved function of the same name.")
+    ] = False,
+    functions_dir: FunctionsDir = None,
+) -> None:
+    """Validate a file's functions and save them in the functions folder."""
+    from openhcs_plugins.validation import ValidationError
+
+    if not path.is_file():
+        raise _fail(f"{path}: no such file")
+    try:
+        code = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    manager = _manager(functions_dir)
+    try:
+        try:
+            funcs = manager.register_from_code(code, persist=True)
+        except FileExistsError:
+            if not replace:
+                raise
+            from openhcs_plugins.validation import validate_code
+
+            names = validate_code(code).function_names
+            funcs = manager.update_custom_function(names[0], code)
+    except ValidationError as exc:
+        _print_validation_errors(getattr(exc, "errors", [exc]), str(path))
+        raise typer.Exit(1) from exc
+    except (FileExistsError, ValueError, KeyError) as exc:
+        raise _fail(f"{path}: {exc}") from exc
+    for func in funcs:
+        out.print(
+            f"[green]added[/] openhcs:{func.__name__} -> {manager.path_for(func.__name__)}",
+            highlight=False,
+        )
+
+
+@app.command()
+def remove(
+    name: Annotated[str, typer.Argument(help="Function name (or openhcs:name).")],
+    functions_dir: FunctionsDir = None,
+) -> None:
+    """Delete a function from the functions folder."""
+    from openhcs_plugins.registry import split_key
+
+    namespace, bare = split_key(name)
+    if namespace != "openhcs":
+        raise _fail(
+            f"{name}: only folder functions (openhcs:...) can be removed; uninstall the "
+            f"package that provides namespace {namespace!r} with pip, or `disable` it"
+        )
+    manager = _manager(functions_dir)
+    try:
+        removed = manager.delete_custom_function(bare)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    if not removed:
+        raise _fail(f"no custom function {bare!r} in {manager.storage_dir}")
+    out.print(f"[green]removed[/] openhcs:{bare}", highlight=False)
+
+
+@app.command()
+def template(
+    memory_type: Annotated[
+        str, typer.Option("--memory-type", "-m", help=f"One of {AVAILABLE_MEMORY_TYPES}.")
+    ] = "numpy",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file.")
+    ] = None,
+) -> None:
+    """Print a starter function for a memory type."""
+    from openhcs_plugins.templates import get_template_for_memory_type
+
+    try:
+        text = get_template_for_memory_type(memory_type)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        if output.exists():
+            raise _fail(f"{output} exists; choose another name")
+        output.write_text(text, encoding="utf-8")
+        out.print(f"wrote {output}")
+
+
+TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def _expand_inputs(inputs: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in inputs:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in TIFF_SUFFIXES)
+            if not found:
+                raise _fail(f"{path}: no .tif/.tiff files in this folder")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise _fail(f"{path}: no such file or folder")
+    return files
+
+
+def _output_path(output: Path, source: Path, single: bool) -> Path:
+    if single and output.suffix.lower() in TIFF_SUFFIXES:
+        return output
+    return output / f"{source.stem}.tif"
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def run_on_files(
+    key: str,
+    files: list[Path],
+    output: Path,
+    params: dict[str, Any],
+    *,
+    preview: Path | None = None,
+    show_progress: bool = True,
+) -> list[tuple[Path, str]]:
+    """Run ``key`` on each TIFF in ``files``; returns the failures as ``(file, reason)``."""
+    from rich.progress import track
+
+    from openhcs_plugins import __version__
+    from openhcs_plugins._images import read_stack, sha256_file, write_preview, write_stack
+
+    registry = get_default_registry()
+    info = registry.info(key)
+    single = len(files) == 1
+    failures: list[tuple[Path, str]] = []
+    iterator = track(files, description=f"{key}", console=err, disable=not show_progress)
+    previewed = False
+    for path in iterator:
+        try:
+            stack = read_stack(path)
+            result = registry.call(key, stack, **params)
+            image, extra = (result[0], result[1:]) if type(result) is tuple else (result, ())
+            provenance = {
+                "function": key,
+                "source": info.provenance.source.value,
+                "distribution": info.provenance.distribution,
+                "version": info.provenance.version,
+                "file_sha256": info.provenance.sha256,
+                "parameters": _json_safe(params),
+                "inputs": [{"path": str(path), "sha256": sha256_file(path)}],
+                "openhcs_plugins": __version__,
+            }
+            if extra:
+                provenance["metadata"] = _json_safe(extra[0] if len(extra) == 1 else list(extra))
+            target = _output_path(output, path, single)
+            write_stack(target, image, provenance)
+            if preview is not None and not previewed:
+                write_preview(preview, stack, image)
+                previewed = True
+            out.print(f"[green]wrote[/] {target}", highlight=False)
+        except Exception as exc:
+            failures.append((path, f"{type(exc).__name__}: {exc}"))
+            err.print(f"[red]failed[/] {path}: {type(exc).__name__}: {exc}", highlight=False)
+    return failures
+
+
+@app.command()
+def run(
+    key: Annotated[str, typer.Argument(help="Function key, e.g. openhcs:blur or lab:denoise.")],
+    inputs: Annotated[list[Path], typer.Argument(help="TIFF files or folders of TIFFs.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Output .tif (one input) or folder.")
+    ],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="name=value, repeatable.")
+    ] = None,
+    preview: Annotated[
+        Path | None, typer.Option("--preview", help="PNG of the middle slice, before | after.")
+    ] = None,
+) -> None:
+    """Run a function on TIFF stacks and write TIFFs with provenance in their metadata.
+
+    2D images are promoted to (1, Y, X). One failing file is reported and the rest run; the
+    exit status is 1 if any failed.
+    """
+    from openhcs_plugins._params import ParameterError, parse_params
+    from openhcs_plugins.registry import split_key
+
+    _load_registry()
+    namespace, name = split_key(key)
+    full_key = f"{namespace}:{name}"
+    registry = get_default_registry()
+    try:
+        info_ = registry.info(full_key)
+    except KeyError as exc:
+        raise _fail(str(exc.args[0])) from exc
+    try:
+        params = parse_params(info_, param or [])
+    except ParameterError as exc:
+        raise _fail(str(exc)) from exc
+    files = _expand_inputs(inputs)
+    failures = run_on_files(full_key, files, output, params, preview=preview)
+    if failures:
+        raise _fail(f"{len(failures)} of {len(files)} input(s) failed")
+
+
+@app.command()
+def demo(
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Where the demo writes its files.")
+    ] = Path("demo-output"),
+    into_user_folder: Annotated[
+        bool,
+        typer.Option("--into-user-folder", help="Also save the example functions in your folder."),
+    ] = False,
+) -> None:
+    """Register the bundled example functions, list them, and run one on a synthetic image."""
+    from importlib import resources
+
+    from openhcs_plugins._images import synthetic_cells, write_stack
+    from openhcs_plugins.manager import CustomFunctionManager
+
+    functions_dir = None if into_user_folder else output_dir / "functions"
+    manager = CustomFunctionManager(functions_dir)
+    bundled = resources.files("openhcs_plugins") / "data" / "demo_functions"
+    for item in sorted(bundled.iterdir(), key=lambda p: p.name):
+        if not item.name.endswith(".py"):
+            continue
+        code = item.read_text(encoding="utf-8")
+        name = item.name[: -len(".py")]
+        if manager.path_for(name).exists():
+            manager.update_custom_function(name, code)
+        else:
+            manager.register_from_code(code, persist=True)
+    manager.load_all_custom_functions()
+    out.print(f"example functions saved in [bold]{manager.storage_dir}[/]", highlight=False)
+    _print_table(get_default_registry().infos(namespace="openhcs"))
+    image_path = output_dir / "cells.tif"
+    write_stack(
+        image_path, synthetic_cells(), {"synthetic": "openhcs_plugins._images.synthetic_cells"}
+    )
+    result_path = output_dir / "cells_subtract_background.tif"
+    preview_path = output_dir / "preview.png"
+    failures = run_on_files(
+        "openhcs:subtract_background",
+        [image_path],
+        result_path,
+        {"radius": 20},
+        preview=preview_path,
+        show_progress=False,
+    )
+    if failures:
+        raise _fail(f"the demo run failed: {failures[0][1]}")
+    out.print(
+        f"[bold green]demo done[/]: input {image_path}, output {result_path}, preview "
+        f"{preview_path} (all in {output_dir.resolve()})",
+        highlight=False,
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
