@@ -1,0 +1,328 @@
+"""The discovery cache: a persistent index of what the sources found; a warm start parses nothing.
+
+One JSON file per Python environment in the user cache dir
+(``platformdirs.user_cache_dir("openhcs-plugins")``, or ``OPENHCS_PLUGINS_CACHE_DIR``). It holds:
+
+- the **entry-point section**, valid while the environment fingerprint matches: the interpreter
+  (path, version, prefix), the ``sys.path`` entries, and the name and modification time of
+  every ``*.dist-info`` / ``*.egg-info`` directory and ``*.pth`` file on them. Installing,
+  upgrading or removing a package adds or removes one of those, so the section is rebuilt.
+  Each entry also records its source file's ``(mtime_ns, size)``, so editing an editable
+  install's module re-reads just that module.
+- the **folder section**: per file, the sha256 of its text and what validation found.
+  A file whose sha256 differs is validated again.
+
+Both sections also record the *validator key* (the package version, the validation code and the
+trust settings): a cache written by another validator or other settings is not used.
+
+The cache is a hint, never an authority: an unreadable, corrupt or stale file is rebuilt. It is
+written atomically (temporary file, fsync, ``os.replace``). ``refresh=True`` on
+:func:`openhcs_plugins.loader.load_plugins`, ``--refresh`` on the CLI, or
+``OPENHCS_PLUGINS_NO_CACHE=1`` bypass it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from openhcs_plugins.candidate import ParameterInfo, StaticFunction
+
+__all__ = [
+    "CACHE_DIR_ENV",
+    "CACHE_FORMAT",
+    "NO_CACHE_ENV",
+    "CacheInfo",
+    "CacheState",
+    "cache_dir",
+    "cache_disabled",
+    "cache_file",
+    "cache_info",
+    "clear_cache",
+    "environment_fingerprint",
+    "file_stamp",
+    "function_from_dict",
+    "function_to_dict",
+    "read_cache",
+    "write_cache",
+]
+
+#: Environment variable naming another cache directory.
+CACHE_DIR_ENV = "OPENHCS_PLUGINS_CACHE_DIR"
+#: Set to ``1`` to bypass the cache (read nothing, write nothing).
+NO_CACHE_ENV = "OPENHCS_PLUGINS_NO_CACHE"
+#: Bumped whenever the file layout changes; other formats are ignored.
+CACHE_FORMAT = 1
+
+
+def cache_dir() -> Path:
+    """The directory of discovery caches: ``OPENHCS_PLUGINS_CACHE_DIR`` or the XDG cache dir.
+
+    The loader passes ``Settings.cache_path()`` instead, which also honours the ``cache_dir``
+    setting of the settings file.
+    """
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_cache_dir("openhcs-plugins"))
+
+
+def cache_disabled() -> bool:
+    """True when ``OPENHCS_PLUGINS_NO_CACHE`` is set to a true value."""
+    return os.environ.get(NO_CACHE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def cache_file(directory: Path | None = None) -> Path:
+    """This environment's cache file in ``directory`` (default :func:`cache_dir`): one per
+    interpreter and prefix, so environments never overwrite each other's index."""
+    ident = hashlib.sha256(f"{sys.executable}\0{sys.prefix}".encode()).hexdigest()[:16]
+    return (cache_dir() if directory is None else directory) / f"discovery-{ident}.json"
+
+
+def file_stamp(path: str | os.PathLike[str]) -> list[int] | None:
+    """``[mtime_ns, size]`` of a file, or None when it cannot be stat'ed."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size]
+
+
+def environment_fingerprint(extra: Iterable[str] = ()) -> str:
+    """A cheap digest of what decides which packages are installed (stat calls, no reads).
+
+    Covers the interpreter, every ``sys.path`` entry (the modification time of zip and egg
+    entries), and the name and modification time of each ``*.dist-info``, ``*.egg-info``,
+    ``*.egg-link`` and ``*.pth`` in the directories on the path. ``extra`` adds strings (the
+    validator key).
+    """
+    digest = hashlib.sha256()
+    digest.update(f"{sys.executable}\0{sys.version}\0{sys.prefix}\0".encode())
+    for item in extra:
+        digest.update(f"x\0{item}\0".encode())
+    for entry in sys.path:
+        where = entry or os.getcwd()
+        try:
+            st = os.stat(where)
+        except OSError:
+            digest.update(f"p\0{entry}\0-\0".encode())
+            continue
+        if not stat.S_ISDIR(st.st_mode) or where.endswith(".egg"):
+            # A zip file or an egg: it changes as a whole.
+            digest.update(f"p\0{entry}\0{st.st_mtime_ns}\0".encode())
+            continue
+        # A directory: its own mtime changes whenever any file is created in it (a script's
+        # folder, the current directory), so the metadata directories it holds stand for it.
+        # Installing, upgrading or removing a distribution adds or removes one of them.
+        digest.update(f"p\0{entry}\0dir\0".encode())
+        try:
+            listing = os.scandir(where)
+        except OSError:
+            continue
+        with listing:
+            for item in listing:
+                if item.name.endswith((".dist-info", ".egg-info", ".pth", ".egg-link")):
+                    try:
+                        mtime = item.stat().st_mtime_ns
+                    except OSError:
+                        mtime = -1
+                    digest.update(f"d\0{item.name}\0{mtime}\0".encode())
+    return digest.hexdigest()
+
+
+def function_to_dict(function: StaticFunction) -> dict[str, Any]:
+    """JSON-ready form of a :class:`StaticFunction`."""
+    return {
+        "name": function.name,
+        "line": function.line,
+        "input_memory_type": function.input_memory_type,
+        "output_memory_type": function.output_memory_type,
+        "contract": function.contract,
+        "parameters": [[p.name, p.kind, p.default, p.annotation] for p in function.parameters],
+        "doc": function.doc,
+        "static_signature": function.static_signature,
+    }
+
+
+def function_from_dict(data: dict[str, Any]) -> StaticFunction:
+    """Inverse of :func:`function_to_dict`; raises ``KeyError``/``TypeError``/``ValueError`` on
+    anything malformed (the caller then rebuilds the cache)."""
+    parameters = tuple(
+        ParameterInfo(_str(n), _str(k), _opt_str(d), _opt_str(a))
+        for n, k, d, a in data["parameters"]
+    )
+    return StaticFunction(
+        name=_str(data["name"]),
+        line=int(data["line"]),
+        input_memory_type=_str(data["input_memory_type"]),
+        output_memory_type=_str(data["output_memory_type"]),
+        contract=_str(data["contract"]),
+        parameters=parameters,
+        doc=_str(data["doc"]),
+        static_signature=bool(data["static_signature"]),
+    )
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else _str(value)
+
+
+@dataclass
+class CacheState:
+    """The contents of a cache file (plain JSON-ready data; the loader gives it meaning)."""
+
+    validator: str = ""
+    fingerprint: str = ""
+    #: entry-point discoveries (dicts written by the loader), valid for ``fingerprint``.
+    entry_points: list[dict[str, Any]] = field(default_factory=list)
+    #: problems of entry points that yielded no candidate (bad namespace, missing module).
+    entry_point_problems: list[dict[str, Any]] = field(default_factory=list)
+    #: folder file path -> discovery dict (with its ``sha256``), valid for ``validator``.
+    folder: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format": CACHE_FORMAT,
+                "validator": self.validator,
+                "fingerprint": self.fingerprint,
+                "entry_points": self.entry_points,
+                "entry_point_problems": self.entry_point_problems,
+                "folder": self.folder,
+            },
+            separators=(",", ":"),
+        )
+
+
+def read_cache(path: Path | None = None) -> CacheState | None:
+    """The cache file's state, or None when it is missing, unreadable or malformed."""
+    path = cache_file() if path is None else path
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
+        return None
+    try:
+        state = CacheState(
+            validator=_str(data["validator"]),
+            fingerprint=_str(data["fingerprint"]),
+            entry_points=list(data["entry_points"]),
+            entry_point_problems=list(data["entry_point_problems"]),
+            folder=dict(data["folder"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(isinstance(x, dict) for x in (*state.entry_points, *state.entry_point_problems)):
+        return None
+    if not all(isinstance(x, dict) for x in state.folder.values()):
+        return None
+    return state
+
+
+def write_cache(state: CacheState, path: Path | None = None) -> bool:
+    """Write ``state`` atomically; False (and no exception) when the directory is not writable,
+    since a missing cache only costs time."""
+    path = cache_file() if path is None else path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(state.to_json().encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What ``openhcs-plugins doctor`` shows about the discovery cache."""
+
+    path: Path
+    exists: bool
+    #: ``fresh`` (matches this environment), ``stale``, ``corrupt``, ``missing`` or ``disabled``.
+    state: str
+    size: int = 0
+    entry_points: int = 0
+    folder_files: int = 0
+
+    def __str__(self) -> str:
+        if not self.exists:
+            return f"discovery cache {self.state}: {self.path}"
+        return (
+            f"discovery cache {self.state}: {self.path} ({self.size} bytes, "
+            f"{self.entry_points} entry points, {self.folder_files} folder files)"
+        )
+
+
+def cache_info(validator: str | None = None, directory: Path | None = None) -> CacheInfo:
+    """The state of this environment's cache file, for ``doctor``.
+
+    ``validator`` is the loader's validator key; when given, a cache written for another one is
+    reported ``stale``. :func:`openhcs_plugins.loader.discovery_cache_info` passes it and the
+    configured directory.
+    """
+    path = cache_file(directory)
+    if cache_disabled():
+        return CacheInfo(path, path.exists(), "disabled")
+    if not path.exists():
+        return CacheInfo(path, False, "missing")
+    size = path.stat().st_size
+    state = read_cache(path)
+    if state is None:
+        return CacheInfo(path, True, "corrupt", size)
+    fresh = state.fingerprint == environment_fingerprint([state.validator])
+    if validator is not None and state.validator != validator:
+        fresh = False
+    return CacheInfo(
+        path,
+        True,
+        "fresh" if fresh else "stale",
+        size,
+        len(state.entry_points),
+        len(state.folder),
+    )
+
+
+def clear_cache(directory: Path | None = None) -> list[Path]:
+    """Delete every discovery cache file (all environments) in ``directory`` (default
+    :func:`cache_dir`); returns the deleted paths."""
+    removed: list[Path] = []
+    directory = cache_dir() if directory is None else directory
+    try:
+        files = sorted([*directory.glob("discovery-*.json"), *directory.glob(".discovery-*.tmp")])
+    except OSError:
+        return removed
+    for file in files:
+        try:
+            file.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(file)
+    return removed

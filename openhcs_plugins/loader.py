@@ -1,0 +1,1160 @@
+"""One loader for every source: installed packages (entry points) and the functions folder.
+
+:func:`load_plugins` asks each source for candidates (:mod:`openhcs_plugins.sources`), checks
+each candidate with :func:`openhcs_plugins.validation.validate_code` at its source's trust level,
+and registers what passes through the registry adapter. Listing is lazy: a package's module is
+imported, and runtime checks run, on the first use of one of its functions. A warm start reads
+the discovery cache (:mod:`openhcs_plugins.cache`) and parses nothing.
+
+Failures are isolated: a package whose module is missing or has a syntax error, a function with
+a bad signature, two packages claiming one namespace, a folder file that collides with another:
+each becomes a :class:`Problem` in the :class:`LoadReport`, and everything else loads.
+``strict=True`` turns any problem into a :class:`PluginLoadError` (for CI).
+
+Rules (documented in docs/plugins.md):
+
+- **namespaces**: the entry-point name is the namespace; it must be an ASCII identifier and not
+  ``openhcs`` (folder and editor functions). When two *distributions* declare the same namespace,
+  **both are refused** and each is reported naming the other; no package can take over another
+  package's functions by claiming its namespace. Uninstall one, or disable the namespace.
+- **keys**: within the ``openhcs`` namespace, folder files load in name order; a file defining a
+  function that is already registered (by an earlier file, the editor or ``register_function``)
+  is refused and reported with both origins.
+- **functions made at import time** (``blur = make_filter(3)``) cannot be read statically. The
+  loader imports that one module to find them when its source defines no decorated function,
+  when a memory-type decorator is used there other than on a module-level ``def``, or when the
+  entry point names the attribute (``module:blur``). Their info says ``signature_from:
+  runtime``.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib
+import inspect
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from openhcs_plugins import cache as _cache
+from openhcs_plugins.adapter import RegistryAdapter
+from openhcs_plugins.candidate import (
+    Candidate,
+    SourceKind,
+    StaticFunction,
+    TrustLevel,
+)
+from openhcs_plugins.memory import CONTRACT_ATTRIBUTE, DECORATORS, is_memory_decorated
+from openhcs_plugins.registry import (
+    FunctionLoadError,
+    FunctionRegistry,
+    Loader,
+    RegistryCollisionError,
+    make_key,
+    parameters_of,
+    split_key,
+)
+from openhcs_plugins.settings import Settings
+from openhcs_plugins.sources import (
+    EntryPointSource,
+    FolderSource,
+    Problem,
+    default_hint,
+    read_source,
+)
+
+__all__ = [
+    "ENVIRONMENT_SEPARATOR",
+    "Discovery",
+    "LoadReport",
+    "PluginImportError",
+    "PluginLoadError",
+    "Problem",
+    "SettingChange",
+    "clear_discovery_cache",
+    "disable",
+    "disabled_names",
+    "discovery_cache_info",
+    "enable",
+    "environment_id",
+    "examine",
+    "is_disabled",
+    "load_plugins",
+    "loader_for",
+    "makes_functions_at_import",
+    "module_loader",
+    "register_discoveries",
+    "validator_key",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Values that cross module lines
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What :func:`load_plugins` registered and what it refused.
+
+    ``registered`` holds the keys registered by this call; ``problems`` the candidates (or
+    single functions) that were refused, each with its origin, file, line, message and hint;
+    ``warnings`` findings that did not stop registration (policy findings in trusted packages);
+    ``disabled`` the keys the settings switched off.
+    """
+
+    registered: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    disabled: tuple[str, ...] = ()
+    #: keys whose signature was read from the imported callable (made by a factory).
+    runtime_signatures: tuple[str, ...] = ()
+    #: ``warm`` (everything from the cache), ``partial``, ``cold`` or ``off``.
+    cache: str = "off"
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __str__(self) -> str:
+        lines = [f"{len(self.registered)} functions registered, {len(self.problems)} problems"]
+        lines += [f"  problem: {p}" for p in self.problems]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+class PluginLoadError(RuntimeError):
+    """Raised by ``load_plugins(strict=True)`` when there was any problem; carries the report."""
+
+    def __init__(self, report: LoadReport) -> None:
+        self.report = report
+        lines = [f"{len(report.problems)} plugin problem(s):"]
+        lines += [f"  {p}" for p in report.problems]
+        super().__init__("\n".join(lines))
+
+
+class PluginImportError(ImportError):
+    """A package's module could not be imported when one of its functions was first used."""
+
+    def __init__(self, candidate: Candidate, detail: str) -> None:
+        self.candidate = candidate
+        self.detail = detail
+        where = f"{candidate.distribution} {candidate.version}, entry point {candidate.entry_point}"
+        super().__init__(
+            f"importing {candidate.module} ({where}) failed: {detail} - {default_hint(candidate)}",
+            name=candidate.module,
+            path=str(candidate.path) if candidate.path is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What examining one candidate found: the functions to register, and what is wrong.
+
+    Built by :func:`examine` or rebuilt from the cache (then ``candidate.text`` is empty for
+    packages: their code is imported by module name, never executed from text).
+    """
+
+    candidate: Candidate
+    functions: tuple[StaticFunction, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    #: ``(mtime_ns, size)`` of the source file when it was read (packages only).
+    stamp: tuple[int, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.candidate
+        return {
+            "source": c.source.value,
+            "namespace": c.namespace,
+            "trust": c.trust.value,
+            "path": str(c.path) if c.path is not None else None,
+            "module": c.module,
+            "attribute": c.attribute,
+            "distribution": c.distribution,
+            "version": c.version,
+            "origin": c.origin,
+            "entry_point": c.entry_point,
+            "sha256": c.sha256,
+            "stamp": list(self.stamp) if self.stamp is not None else None,
+            "functions": [_cache.function_to_dict(f) for f in self.functions],
+            "problems": [p.to_dict() for p in self.problems],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], text: str = "") -> Discovery:
+        """Inverse of :meth:`to_dict`; raises on malformed data (the cache is then rebuilt)."""
+        path = data["path"]
+        candidate = Candidate(
+            source=SourceKind(data["source"]),
+            namespace=str(data["namespace"]),
+            text=text,
+            trust=TrustLevel(data["trust"]),
+            path=Path(path) if path is not None else None,
+            module=data["module"],
+            attribute=data["attribute"],
+            distribution=data["distribution"],
+            version=data["version"],
+            origin=data["origin"],
+            entry_point=data["entry_point"],
+            sha256=str(data["sha256"]),
+        )
+        stamp = data["stamp"]
+        return cls(
+            candidate=candidate,
+            functions=tuple(_cache.function_from_dict(f) for f in data["functions"]),
+            problems=tuple(Problem.from_dict(p) for p in data["problems"]),
+            warnings=tuple(Problem.from_dict(w) for w in data["warnings"]),
+            stamp=(int(stamp[0]), int(stamp[1])) if stamp is not None else None,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Examining one candidate
+# ---------------------------------------------------------------------------------------------
+
+#: Modules whose names are the memory-type decorators (OpenHCS's spellings included).
+_DECORATOR_MODULES = frozenset(
+    {
+        "openhcs_plugins",
+        "openhcs_plugins.memory",
+        "openhcs_plugins.decorators",
+        "openhcs.core.memory",
+        "openhcs.core.memory.decorators",
+    }
+)
+_DECORATOR_NAMES = frozenset({*DECORATORS, "memory_types"})
+
+
+def _imported_names(tree: ast.Module) -> set[str]:
+    """Names bound by module-level imports (re-exports are not this module's functions)."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.update(a.asname or a.name for a in node.names)
+    return names
+
+
+def _binding_lines(tree: ast.Module) -> dict[str, int]:
+    """Line of the first module-level statement binding each name (for runtime-found functions)."""
+    lines: dict[str, int] = {}
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            targets = [node.target]
+        for target in targets:
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Name):
+                    lines.setdefault(sub.id, node.lineno)
+    return lines
+
+
+def makes_functions_at_import(tree: ast.Module) -> bool:
+    """True when a memory-type decorator is used other than on a module-level ``def``.
+
+    That is how a factory (``def make_filter(size): @numpy def f(image): ...``) or a
+    ``numpy(f)`` call makes decorated functions the static reader cannot see.
+    """
+    decorator_names: set[str] = set()
+    module_aliases: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module in _DECORATOR_MODULES:
+            for alias in node.names:
+                if alias.name in _DECORATOR_NAMES:
+                    decorator_names.add(alias.asname or alias.name)
+                elif f"{node.module}.{alias.name}" in _DECORATOR_MODULES:
+                    module_aliases.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in _DECORATOR_MODULES and alias.asname:
+                    module_aliases.add(alias.asname)
+    if not decorator_names and not module_aliases:
+        return False
+    allowed: set[int] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:
+                allowed.update(id(sub) for sub in ast.walk(decorator))
+    for sub in ast.walk(tree):
+        if id(sub) in allowed:
+            continue
+        if isinstance(sub, ast.Name) and sub.id in decorator_names:
+            if isinstance(sub.ctx, ast.Load):
+                return True
+        elif (
+            isinstance(sub, ast.Attribute)
+            and sub.attr in _DECORATOR_NAMES
+            and isinstance(sub.value, ast.Name)
+            and sub.value.id in module_aliases
+        ):
+            return True
+    return False
+
+
+def _runtime_function(name: str, obj: Any, line: int) -> StaticFunction:
+    return StaticFunction(
+        name=name,
+        line=line,
+        input_memory_type=obj.input_memory_type,
+        output_memory_type=obj.output_memory_type,
+        contract=getattr(obj, CONTRACT_ATTRIBUTE, "FLEXIBLE"),
+        parameters=parameters_of(obj),
+        doc=inspect.getdoc(obj) or "",
+        static_signature=False,
+    )
+
+
+def _discover_by_import(
+    candidate: Candidate, tree: ast.Module | None, known: set[str]
+) -> tuple[list[StaticFunction], list[Problem], list[Problem]]:
+    """Import the candidate's module (only this one) and read the functions it made."""
+    assert candidate.module is not None
+    try:
+        module = importlib.import_module(candidate.module)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        line = _traceback_line(exc, candidate.path)
+        return (
+            [],
+            [
+                Problem.for_candidate(
+                    candidate,
+                    f"importing {candidate.module} raised {type(exc).__name__}: {exc}",
+                    kind="import",
+                    line=line,
+                )
+            ],
+            [],
+        )
+    imported = _imported_names(tree) if tree is not None else set()
+    lines = _binding_lines(tree) if tree is not None else {}
+    if candidate.attribute is not None:
+        names = [candidate.attribute]
+    else:
+        names = [
+            name
+            for name in vars(module)
+            if not name.startswith("_") and name not in imported and name not in known
+        ]
+    functions: list[StaticFunction] = []
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    for name in names:
+        obj = getattr(module, name, None)
+        if not is_memory_decorated(obj):
+            if candidate.attribute is not None:
+                problems.append(
+                    Problem.for_candidate(
+                        candidate,
+                        f"{candidate.module}.{name} is "
+                        + ("missing" if obj is None else "not a memory-decorated function"),
+                        kind="not-decorated",
+                        key=make_key(candidate.namespace, name),
+                    )
+                )
+            continue
+        code = getattr(inspect.unwrap(obj), "__code__", None)
+        line = lines.get(name) or (code.co_firstlineno if code is not None else 0)
+        try:
+            functions.append(_runtime_function(name, obj, line))
+        except (TypeError, ValueError) as exc:
+            problems.append(
+                Problem.for_candidate(
+                    candidate,
+                    f"cannot read the signature of {name}: {exc}",
+                    kind="signature",
+                    line=line or None,
+                    key=make_key(candidate.namespace, name),
+                )
+            )
+            continue
+        if obj.__name__ != name:
+            warnings.append(
+                Problem.for_candidate(
+                    candidate,
+                    f"{name}.__name__ is {obj.__name__!r}; OpenHCS imports functions by module "
+                    "and name, so the factory should set __name__ (and __qualname__) to "
+                    f"{name!r}",
+                    kind="name",
+                    line=line or None,
+                    key=make_key(candidate.namespace, name),
+                    hint="set f.__name__ = f.__qualname__ = name in the factory",
+                )
+            )
+    return functions, problems, warnings
+
+
+def _traceback_line(exc: BaseException, path: Path | None) -> int | None:
+    if isinstance(exc, SyntaxError):
+        return exc.lineno
+    if path is None:
+        return None
+    line = None
+    for frame, number in _walk_tb(exc):
+        if frame.f_code.co_filename == str(path):
+            line = number
+    return line
+
+
+def _walk_tb(exc: BaseException) -> Iterable[tuple[Any, int]]:
+    import traceback
+
+    return traceback.walk_tb(exc.__traceback__)
+
+
+def _as_problem(candidate: Candidate, error: Any, kind: str) -> Problem:
+    """A validator finding (a ``ValidationError``) as a problem of ``candidate``."""
+    message = error.message
+    if error.code_snippet:
+        message += f" ({error.code_snippet.strip()})"
+    key = make_key(candidate.namespace, error.function) if error.function else None
+    hint = error.hint or default_hint(candidate)
+    return Problem.for_candidate(
+        candidate,
+        message,
+        kind=error.rule or kind,
+        line=error.line_number or None,
+        key=key,
+        hint=hint,
+    )
+
+
+def examine(candidate: Candidate) -> Discovery:
+    """Validate one candidate and say which of its functions can be registered.
+
+    For packages (trusted by default), a finding about one function refuses only that function;
+    a finding about the module refuses the module. Folder and editor files are all or nothing,
+    as their code runs as one text. Functions made at import time are found by importing the
+    package's module (see the module docstring).
+    """
+    from openhcs_plugins.validation import validate_code
+
+    result = validate_code(candidate.text, trust=candidate.trust, filename=candidate.filename)
+    warnings = [_as_problem(candidate, w, "policy") for w in result.warnings]
+    errors = list(result.errors)
+    functions = list(result.functions)
+    if candidate.source is not SourceKind.ENTRY_POINT:
+        if errors:
+            return Discovery(
+                candidate,
+                (),
+                tuple(_as_problem(candidate, e, "invalid") for e in errors),
+                tuple(warnings),
+            )
+        return Discovery(candidate, tuple(functions), (), tuple(warnings))
+
+    try:
+        tree: ast.Module | None = ast.parse(candidate.text, filename=candidate.filename)
+    except (SyntaxError, ValueError):
+        tree = None
+    if tree is None and candidate.text:
+        # A syntax error: the validator's message names the line; nothing else can be read.
+        problems = [_as_problem(candidate, e, "syntax") for e in errors] or [
+            Problem.for_candidate(candidate, "the module has a syntax error", kind="syntax")
+        ]
+        return Discovery(candidate, (), tuple(problems), tuple(warnings))
+
+    names = {f.name for f in functions}
+    per_function = [e for e in errors if e.function and e.function in names]
+    module_level = [e for e in errors if e not in per_function]
+    problems = [_as_problem(candidate, e, "invalid") for e in per_function]
+    refused = {e.function for e in per_function}
+    functions = [f for f in functions if f.name not in refused]
+    if candidate.attribute is not None:
+        functions = [f for f in functions if f.name == candidate.attribute]
+
+    wants_import = (
+        (candidate.attribute is not None and candidate.attribute not in names)
+        or (candidate.attribute is None and not names)
+        or (tree is not None and makes_functions_at_import(tree))
+    )
+    if wants_import and not (module_level and names):
+        found, import_problems, import_warnings = _discover_by_import(candidate, tree, names)
+        warnings += import_warnings
+        if found or import_problems:
+            # Importing is the authority on what the module makes; module-level findings of
+            # the static reader (e.g. "no decorated function") are superseded.
+            problems += import_problems
+            module_level = [] if found else module_level
+            functions += found
+    if module_level:
+        problems += [_as_problem(candidate, e, "invalid") for e in module_level]
+        functions = []
+    if not functions and not problems:
+        what = (
+            f"{candidate.module}:{candidate.attribute}"
+            if candidate.attribute is not None
+            else candidate.module
+        )
+        problems.append(
+            Problem.for_candidate(
+                candidate,
+                f"{what} defines no memory-decorated function",
+                kind="no-function",
+                hint="decorate the functions with a memory type (`@numpy`, `@torch`, ...) or "
+                "fix the entry point to name the module that defines them",
+            )
+        )
+    return Discovery(candidate, tuple(functions), tuple(problems), tuple(warnings))
+
+
+# ---------------------------------------------------------------------------------------------
+# Loaders (what runs on first use)
+# ---------------------------------------------------------------------------------------------
+
+
+def module_loader(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
+    """A ``loader_for`` factory for packages: import the module on first use, take the function.
+
+    The import goes through the normal import system (``importlib.import_module``), so the
+    function keeps its module and name and pickles by reference (OpenHCS workers import it).
+    """
+    assert candidate.module is not None
+    module_name = candidate.module
+
+    def loader_for(function: StaticFunction) -> Loader:
+        def load() -> Callable[..., Any]:
+            try:
+                module = importlib.import_module(module_name)
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                raise PluginImportError(candidate, f"{type(exc).__name__}: {exc}") from exc
+            try:
+                return getattr(module, function.name)
+            except AttributeError:
+                raise PluginImportError(
+                    candidate, f"the module has no attribute {function.name!r} after import"
+                ) from None
+
+        return load
+
+    return loader_for
+
+
+def _folder_loader_for(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
+    from openhcs_plugins._execution import folder_loader
+
+    return folder_loader(candidate)
+
+
+def loader_for(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
+    """The ``loader_for`` factory for ``candidate``'s source."""
+    if candidate.source is SourceKind.ENTRY_POINT:
+        return module_loader(candidate)
+    return _folder_loader_for(candidate)
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings
+# ---------------------------------------------------------------------------------------------
+
+
+def _load_settings() -> Settings:
+    from openhcs_plugins.settings import load_settings
+
+    return load_settings()
+
+
+#: Separates a disabled name from the environment it is scoped to (``lab_filters@3f9c0a1b2c4d``).
+ENVIRONMENT_SEPARATOR = "@"
+
+
+def environment_id() -> str:
+    """A short id of this Python environment (its ``sys.prefix``), scoping disabled names."""
+    return hashlib.sha256(os.path.realpath(sys.prefix).encode()).hexdigest()[:12]
+
+
+def disabled_names(settings: Settings | None = None) -> frozenset[str]:
+    """The namespaces and keys switched off in this environment.
+
+    ``Settings.disabled`` holds plain names (off in every environment) and names scoped to one
+    environment, ``name@<environment id>`` (what :func:`disable` writes); the others'
+    scoped names do not apply here.
+    """
+    settings = _load_settings() if settings is None else settings
+    here = environment_id()
+    names = set()
+    for item in settings.disabled:
+        name, sep, where = item.partition(ENVIRONMENT_SEPARATOR)
+        if not sep or where == here:
+            names.add(name)
+    return frozenset(names)
+
+
+def is_disabled(key: str, settings: Settings | None = None) -> bool:
+    """True when ``key`` (``namespace:name``) or its namespace is disabled in this environment."""
+    names = disabled_names(settings)
+    return key in names or split_key(key)[0] in names
+
+
+def validator_key(settings: Settings | None = None) -> str:
+    """Identifies the validator and the settings that decide validation, for the cache.
+
+    A cache written by another version of the validation code or with other trust settings is
+    not used.
+    """
+    from openhcs_plugins import __version__, validation
+
+    parts = [__version__]
+    for module in (validation, sys.modules[__name__]):
+        file = getattr(module, "__file__", None)
+        parts.append(f"{file}:{_cache.file_stamp(file) if file else None}")
+    if settings is not None:
+        parts.append(repr(settings.trust))
+        parts.append(repr(settings.policy))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+# ---------------------------------------------------------------------------------------------
+# Discovery (with the cache)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Found:
+    entry_points: list[Discovery] = field(default_factory=list)
+    entry_point_problems: list[Problem] = field(default_factory=list)
+    folder: list[Discovery] = field(default_factory=list)
+    folder_problems: list[Problem] = field(default_factory=list)
+    hits: int = 0
+    misses: int = 0
+
+
+def _entry_points_from_cache(state: _cache.CacheState, trust: TrustLevel, found: _Found) -> bool:
+    """Rebuild the entry-point discoveries from the cache; False when it cannot be used."""
+    try:
+        discoveries = [Discovery.from_dict(d) for d in state.entry_points]
+        problems = [Problem.from_dict(p) for p in state.entry_point_problems]
+    except (KeyError, TypeError, ValueError, IndexError):
+        return False
+    for discovery in discoveries:
+        if discovery.candidate.trust is not trust:
+            return False
+        path = discovery.candidate.path
+        stamp = _cache.file_stamp(path) if path is not None else None
+        if path is not None and (stamp is None or tuple(stamp) != discovery.stamp):
+            # The module file changed (an editable install was edited): read just this one.
+            found.entry_points.append(_reexamine(discovery.candidate))
+            found.misses += 1
+        else:
+            found.entry_points.append(discovery)
+            found.hits += 1
+    found.entry_point_problems.extend(problems)
+    return True
+
+
+def _reexamine(candidate: Candidate) -> Discovery:
+    if candidate.path is None or candidate.path.suffix != ".py":
+        return _examine_entry_point(candidate)
+    try:
+        text = read_source(candidate.path)
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = Problem.for_candidate(
+            candidate, f"cannot read the source: {exc}", kind="unreadable"
+        )
+        return Discovery(candidate, (), (problem,), ())
+    return _examine_entry_point(replace(candidate, text=text, sha256=""))
+
+
+def _examine_entry_point(candidate: Candidate) -> Discovery:
+    stamp = _cache.file_stamp(candidate.path) if candidate.path is not None else None
+    discovery = examine(candidate)
+    # The text is not kept: packages are imported by name, and the cache stays small.
+    return replace(
+        discovery,
+        candidate=replace(candidate, text="", sha256=candidate.sha256),
+        stamp=(stamp[0], stamp[1]) if stamp is not None else None,
+    )
+
+
+def _discover_entry_points(trust: TrustLevel, found: _Found) -> None:
+    for item in EntryPointSource(trust).candidates():
+        if isinstance(item, Problem):
+            found.entry_point_problems.append(item)
+        else:
+            found.entry_points.append(_examine_entry_point(item))
+            found.misses += 1
+
+
+def _discover_folder(
+    folder: Path, trust: TrustLevel, state: _cache.CacheState | None, found: _Found
+) -> None:
+    cached = state.folder if state is not None else {}
+    for item in FolderSource(folder, trust).candidates():
+        if isinstance(item, Problem):
+            found.folder_problems.append(item)
+            continue
+        record = cached.get(str(item.path))
+        if record is not None and record.get("sha256") == item.sha256:
+            try:
+                discovery = Discovery.from_dict(record, text=item.text)
+            except (KeyError, TypeError, ValueError, IndexError):
+                discovery = None
+            if discovery is not None and discovery.candidate.trust is trust:
+                found.folder.append(discovery)
+                found.hits += 1
+                continue
+        found.folder.append(examine(item))
+        found.misses += 1
+
+
+def _folder_record(discovery: Discovery) -> dict[str, Any]:
+    return discovery.to_dict()
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules applied across candidates
+# ---------------------------------------------------------------------------------------------
+
+
+def _namespace_conflicts(discoveries: list[Discovery]) -> tuple[list[Discovery], list[Problem]]:
+    """Apply the namespace rules: one distribution per namespace (else all refused), one entry
+    point per namespace within a distribution (the first is used)."""
+    by_namespace: dict[str, list[Discovery]] = {}
+    for d in discoveries:
+        by_namespace.setdefault(d.candidate.namespace, []).append(d)
+    kept: list[Discovery] = []
+    problems: list[Problem] = []
+    for namespace in sorted(by_namespace):
+        group = by_namespace[namespace]
+        dists = sorted({d.candidate.distribution or "" for d in group})
+        if len(dists) > 1:
+            for d in group:
+                others = sorted(
+                    {
+                        f"{o.candidate.distribution} {o.candidate.version}"
+                        for o in group
+                        if o.candidate.distribution != d.candidate.distribution
+                    }
+                )
+                problems.append(
+                    Problem.for_candidate(
+                        d.candidate,
+                        f"namespace {namespace!r} is also declared by {', '.join(others)}; "
+                        "packages may not share a namespace, so none of them is loaded",
+                        kind="namespace-collision",
+                        hint=f"uninstall all but one of {', '.join(dists)}, or "
+                        f"`openhcs-plugins disable {namespace}`; plugin authors: rename the "
+                        "entry point",
+                    )
+                )
+            continue
+        first, *rest = group
+        kept.append(first)
+        for d in rest:
+            problems.append(
+                Problem.for_candidate(
+                    d.candidate,
+                    f"namespace {namespace!r} is declared twice by {d.candidate.distribution}; "
+                    f"only {first.candidate.entry_point!r} is used",
+                    kind="namespace-collision",
+                    hint="declare one entry point per namespace (a module, or a package "
+                    "module that imports the others' functions)",
+                )
+            )
+    return kept, problems
+
+
+def _disabled_filter(discovery: Discovery, disabled: frozenset[str]) -> tuple[Discovery, list[str]]:
+    if not disabled:
+        return discovery, []
+    ns = discovery.candidate.namespace
+    if ns in disabled:
+        keys = [make_key(ns, f.name) for f in discovery.functions]
+        return replace(discovery, functions=()), keys
+    keep: list[StaticFunction] = []
+    off: list[str] = []
+    for f in discovery.functions:
+        key = make_key(ns, f.name)
+        if key in disabled:
+            off.append(key)
+        else:
+            keep.append(f)
+    if not off:
+        return discovery, []
+    return replace(discovery, functions=tuple(keep)), off
+
+
+# ---------------------------------------------------------------------------------------------
+# load_plugins
+# ---------------------------------------------------------------------------------------------
+
+
+def _default_folder() -> Path:
+    from openhcs_plugins.manager import default_functions_dir
+
+    return default_functions_dir()
+
+
+def load_plugins(
+    *,
+    strict: bool = False,
+    refresh: bool = False,
+    registry: FunctionRegistry | None = None,
+    adapter: RegistryAdapter | None = None,
+    settings: Settings | None = None,
+    include_folder: bool = True,
+    folder: str | os.PathLike[str] | None = None,
+    include_entry_points: bool = True,
+    verify: bool = False,
+) -> LoadReport:
+    """Find every plugin function (installed packages and the folder) and register it lazily.
+
+    No plugin module and no framework is imported (except a module whose functions are made at
+    import time, see the module docstring). Problems are collected, not raised, unless
+    ``strict`` is true. ``refresh`` ignores the discovery cache (and rewrites it). ``verify``
+    also loads every registered function now (importing its module, running the runtime
+    checks) and reports failures as problems; ``openhcs-plugins validate`` uses it.
+
+    Entries a previous call registered from a package that is gone, disabled or now refused are
+    removed, so calling it again after ``pip install``/``uninstall`` updates the registry.
+
+    >>> report = load_plugins(include_folder=False, registry=FunctionRegistry())
+    >>> isinstance(report.registered, tuple)
+    True
+    """
+    started = time.perf_counter()
+    if adapter is None:
+        adapter = RegistryAdapter(registry)
+    if settings is None:
+        settings = _load_settings()
+    ep_trust = settings.trust.level_for("entry_point")
+    folder_trust = settings.trust.level_for("folder")
+    folder_path = Path(folder) if folder is not None else None
+    if include_folder and folder_path is None:
+        folder_path = _default_folder()
+
+    use_cache = not _cache.cache_disabled()
+    key = validator_key(settings)
+    cache_path = _cache.cache_file(settings.cache_path())
+    state = _cache.read_cache(cache_path) if use_cache and not refresh else None
+    if state is not None and state.validator != key:
+        state = None
+    found = _Found()
+    ep_state_valid = False
+    fingerprint = ""
+    if include_entry_points:
+        fingerprint = _cache.environment_fingerprint([key])
+        if state is not None and state.fingerprint == fingerprint:
+            ep_state_valid = _entry_points_from_cache(state, ep_trust, found)
+            if not ep_state_valid:
+                found.entry_points.clear()
+                found.entry_point_problems.clear()
+        if not ep_state_valid:
+            _discover_entry_points(ep_trust, found)
+    if include_folder:
+        _discover_folder(folder_path, folder_trust, state, found)
+
+    if use_cache and found.misses:
+        new_state = _cache.CacheState(validator=key)
+        if state is not None:
+            new_state.folder = dict(state.folder)
+            new_state.fingerprint = state.fingerprint
+            new_state.entry_points = list(state.entry_points)
+            new_state.entry_point_problems = list(state.entry_point_problems)
+        if include_entry_points:
+            new_state.fingerprint = fingerprint
+            new_state.entry_points = [d.to_dict() for d in found.entry_points]
+            new_state.entry_point_problems = [p.to_dict() for p in found.entry_point_problems]
+        if include_folder:
+            folder_prefix = str(folder_path) + os.sep
+            new_state.folder = {
+                path: record
+                for path, record in new_state.folder.items()
+                if not path.startswith(folder_prefix)
+            }
+            for d in found.folder:
+                new_state.folder[str(d.candidate.path)] = _folder_record(d)
+        _cache.write_cache(new_state, cache_path)
+
+    report = _register(
+        adapter,
+        found,
+        disabled_names(settings),
+        folder_path if include_folder else None,
+        include_entry_points,
+    )
+    if verify:
+        report = _verify(adapter.registry, report)
+    cache_state = "off"
+    if use_cache and not refresh:
+        cache_state = "warm" if not found.misses else ("partial" if found.hits else "cold")
+    elif use_cache:
+        cache_state = "cold"
+    report = replace(report, cache=cache_state, seconds=time.perf_counter() - started)
+    if strict and report.problems:
+        raise PluginLoadError(report)
+    return report
+
+
+def register_discoveries(adapter: RegistryAdapter, discoveries: Iterable[Discovery]) -> LoadReport:
+    """Register the functions of examined candidates through ``adapter``, one candidate at a
+    time (all or nothing per candidate); collisions become problems naming both origins.
+
+    The discoveries' own problems are not repeated in the report. Nothing else in the
+    registry is touched (:func:`load_plugins` also removes entries that are gone).
+    """
+    problems: list[Problem] = []
+    registered: list[str] = []
+    runtime: list[str] = []
+    for discovery in discoveries:
+        candidate = discovery.candidate
+        try:
+            entries = adapter.register_candidate(
+                candidate, discovery.functions, loader_for(candidate)
+            )
+        except RegistryCollisionError as exc:
+            function = next(
+                (
+                    f
+                    for f in discovery.functions
+                    if make_key(candidate.namespace, f.name) == exc.key
+                ),
+                None,
+            )
+            problems.append(
+                Problem.for_candidate(
+                    candidate,
+                    f"{exc.key} is already registered from {exc.existing.describe()}; "
+                    f"this one ({exc.new.describe()}) is refused",
+                    kind="collision",
+                    line=function.line if function is not None else None,
+                    key=exc.key,
+                    hint=f"rename one of the two functions, or remove/disable the other "
+                    f"(`openhcs-plugins disable {exc.key}`)",
+                )
+            )
+            continue
+        except ValueError as exc:
+            problems.append(Problem.for_candidate(candidate, str(exc), kind="duplicate"))
+            continue
+        for entry in entries:
+            registered.append(entry.info.key)
+            if entry.info.signature_from == "runtime":
+                runtime.append(entry.info.key)
+    return LoadReport(
+        registered=tuple(registered), problems=tuple(problems), runtime_signatures=tuple(runtime)
+    )
+
+
+def _register(
+    adapter: RegistryAdapter,
+    found: _Found,
+    disabled: frozenset[str],
+    folder: Path | None,
+    include_entry_points: bool,
+) -> LoadReport:
+    problems: list[Problem] = [*found.entry_point_problems]
+    warnings: list[Problem] = []
+    off: list[str] = []
+    entry_points, namespace_problems = _namespace_conflicts(found.entry_points)
+    problems += namespace_problems
+    ordered = sorted(entry_points, key=lambda d: d.candidate.namespace) + found.folder
+    problems += found.folder_problems
+    to_register: list[Discovery] = []
+    for discovery in ordered:
+        problems += discovery.problems
+        warnings += discovery.warnings
+        discovery, disabled_keys = _disabled_filter(discovery, disabled)
+        off += disabled_keys
+        if discovery.functions:
+            to_register.append(discovery)
+
+    def ours(info: Any) -> bool:
+        prov = info.provenance
+        if prov.source is SourceKind.ENTRY_POINT:
+            return include_entry_points
+        if prov.source is SourceKind.FOLDER and folder is not None and prov.file is not None:
+            return Path(prov.file).parent == folder
+        return False
+
+    # Entries of candidates that are gone or refused now are removed before registering, so a
+    # stale entry never blocks its replacement.
+    keep_origins = {d.candidate.provenance().origin_id for d in to_register}
+    adapter.remove_where(lambda info: ours(info) and info.provenance.origin_id not in keep_origins)
+
+    done_report = register_discoveries(adapter, to_register)
+    problems += done_report.problems
+    done = set(done_report.registered)
+    adapter.remove_where(lambda info: ours(info) and info.key not in done)
+    adapter.changed()
+    return replace(
+        done_report,
+        problems=tuple(problems),
+        warnings=tuple(warnings),
+        disabled=tuple(sorted(off)),
+    )
+
+
+def _verify(registry: FunctionRegistry, report: LoadReport) -> LoadReport:
+    problems = list(report.problems)
+    for key in report.registered:
+        entry = registry.entry(key)
+        try:
+            entry.load()
+        except FunctionLoadError as exc:
+            prov = entry.info.provenance
+            origin = (
+                f"{prov.distribution} {prov.version}"
+                if prov.source is SourceKind.ENTRY_POINT
+                else str(prov.file)
+            )
+            hint = (
+                f"run `openhcs-plugins validate {prov.distribution}`"
+                if prov.source is SourceKind.ENTRY_POINT
+                else f"run `openhcs-plugins validate {prov.file}`"
+            )
+            problems.append(
+                Problem(
+                    origin=origin,
+                    message=f"cannot load {key}: {exc.reason}",
+                    hint=hint,
+                    file=prov.file,
+                    line=prov.line,
+                    entry_point=prov.entry_point,
+                    distribution=prov.distribution,
+                    version=prov.version,
+                    namespace=entry.info.namespace,
+                    key=key,
+                    kind="load",
+                )
+            )
+    return replace(report, problems=tuple(problems))
+
+
+def discovery_cache_info(settings: Settings | None = None) -> _cache.CacheInfo:
+    """The cache's state for ``doctor`` (stale when written by another validator or settings)."""
+    settings = _load_settings() if settings is None else settings
+    return _cache.cache_info(validator_key(settings), settings.cache_path())
+
+
+def clear_discovery_cache(settings: Settings | None = None) -> list[Path]:
+    """Delete the discovery cache files (``openhcs-plugins cache clear``); returns them."""
+    settings = _load_settings() if settings is None else settings
+    return _cache.clear_cache(settings.cache_path())
+
+
+# ---------------------------------------------------------------------------------------------
+# Enable / disable
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    """What :func:`enable` or :func:`disable` did: ``changed`` is False for a no-op."""
+
+    name: str
+    changed: bool
+    message: str
+    #: the settings file written, when one was.
+    path: Path | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _check_name(name: str) -> None:
+    namespace, sep, function = name.partition(":")
+    if not namespace.isidentifier() or (sep and not function.isidentifier()):
+        raise ValueError(
+            f"{name!r} is not a namespace (`lab_filters`) or a function key (`lab_filters:blur`)"
+        )
+
+
+def _known(name: str, settings: Settings) -> bool:
+    """Whether ``name`` is a namespace or key found here (installed or in the folder)."""
+    from openhcs_plugins.settings import load_settings
+
+    everything = load_settings(disabled=())
+    registry = FunctionRegistry()
+    report = load_plugins(registry=registry, settings=everything)
+    keys = set(registry.keys())
+    namespaces = {split_key(k)[0] for k in keys}
+    namespaces.update(p.namespace for p in report.problems if p.namespace)
+    return name in keys if ":" in name else name in namespaces
+
+
+def _file_disabled() -> tuple[Any, tuple[str, ...]]:
+    from openhcs_plugins.settings import read_settings_file
+
+    lazy = read_settings_file()
+    return lazy, tuple(lazy.disabled) if lazy is not None else ()
+
+
+def _save_disabled(lazy: Any, disabled: tuple[str, ...]) -> Path:
+    from openhcs_plugins.settings import save_settings, with_setting
+
+    return save_settings(with_setting(lazy, "disabled", disabled or None))
+
+
+def _env_override_note() -> str:
+    from openhcs_plugins.settings import ENV_VARS
+
+    var = ENV_VARS["disabled"]
+    if os.environ.get(var, "").strip():
+        return f" Note: {var} is set and overrides the settings file's list."
+    return ""
+
+
+def disable(name: str, *, everywhere: bool = False) -> SettingChange:
+    """Switch off a namespace (``lab_filters``) or one function (``lab_filters:blur``).
+
+    Written to the user's settings file (``disabled``), scoped to this Python environment
+    (``name@<environment id>``) unless ``everywhere``. Disabled functions are not registered by
+    :func:`load_plugins`. Disabling a name that is neither installed nor in the folder changes
+    nothing and says so. Raises :class:`ValueError` for a malformed name and
+    :class:`openhcs_plugins.settings.SettingsFileError` when the settings file is broken (it is
+    then left untouched).
+    """
+    _check_name(name)
+    settings = _load_settings()
+    if not _known(name, settings):
+        return SettingChange(
+            name,
+            False,
+            f"{name!r} is not installed or in the functions folder here; nothing was "
+            "disabled (see `openhcs-plugins list`).",
+        )
+    entry = name if everywhere else f"{name}{ENVIRONMENT_SEPARATOR}{environment_id()}"
+    lazy, current = _file_disabled()
+    scope = "every environment" if everywhere else f"this environment ({sys.prefix})"
+    if entry in current or (name in current and not everywhere):
+        return SettingChange(name, False, f"{name} is already disabled in {scope}.")
+    path = _save_disabled(lazy, (*current, entry))
+    return SettingChange(
+        name, True, f"disabled {name} in {scope}; saved in {path}.{_env_override_note()}", path
+    )
+
+
+def enable(name: str) -> SettingChange:
+    """Switch a disabled namespace or function on again (in this environment and, when it was
+    disabled everywhere, everywhere). Enabling something that is not disabled changes
+    nothing and says so."""
+    _check_name(name)
+    lazy, current = _file_disabled()
+    here = f"{name}{ENVIRONMENT_SEPARATOR}{environment_id()}"
+    remaining = tuple(item for item in current if item not in (name, here))
+    if remaining == current:
+        return SettingChange(
+            name,
+            False,
+            f"{name} is not disabled in the settings file; nothing changed.{_env_override_note()}",
+        )
+    path = _save_disabled(lazy, remaining)
+    everywhere = " (it was disabled in every environment)" if name in current else ""
+    return SettingChange(
+        name, True, f"enabled {name}{everywhere}; saved in {path}.{_env_override_note()}", path
+    )

@@ -1,0 +1,408 @@
+"""Sources: where candidates come from (installed packages and the folder), read without importing.
+
+Two sources feed the loader (:mod:`openhcs_plugins.loader`):
+
+- :class:`EntryPointSource` reads the ``openhcs.functions`` entry points of every installed
+  distribution. The entry-point *name* is the namespace of its functions; the *value* is a module
+  (every decorated function defined in it) or ``module:attribute`` (one function). The module's
+  source file is located from the distribution's files, or for editable installs through the
+  import path finders, **without importing it or its parent packages** (a package ``__init__``
+  may import torch).
+- :class:`FolderSource` reads every ``*.py`` file of a folder (the per-user custom-function
+  folder); its functions use the namespace ``openhcs``.
+
+Both yield :class:`~openhcs_plugins.candidate.Candidate` objects, or a :class:`Problem` for a
+candidate that could not even be read. A problem never stops the other candidates.
+
+>>> from pathlib import Path
+>>> [type(c).__name__ for c in FolderSource(Path("/nonexistent")).candidates()]
+[]
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import keyword
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import importlib_metadata
+
+from openhcs_plugins.candidate import OPENHCS_NAMESPACE, Candidate, SourceKind, TrustLevel
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "EntryPointSource",
+    "FolderSource",
+    "Problem",
+    "install_origin",
+    "locate_module",
+    "namespace_error",
+    "read_source",
+]
+
+#: The entry-point group plugin packages declare their functions in.
+ENTRY_POINT_GROUP = "openhcs.functions"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why one candidate (a package's entry point, a folder file) was not registered.
+
+    ``origin`` says whose problem it is (``lab-filters 0.2.0`` or a file path); ``hint`` says
+    what to do about it.
+    """
+
+    origin: str
+    message: str
+    hint: str = ""
+    file: str | None = None
+    line: int | None = None
+    #: ``name = value`` of the entry point, for packages.
+    entry_point: str | None = None
+    distribution: str | None = None
+    version: str | None = None
+    namespace: str | None = None
+    #: the function's key, when the problem concerns one function.
+    key: str | None = None
+    #: a short reason code: ``module-not-found``, ``syntax``, ``collision``, ``import``, ...
+    kind: str = "invalid"
+
+    def __str__(self) -> str:
+        where = self.origin
+        if self.entry_point:
+            where += f" (entry point {self.entry_point})"
+        if self.file:
+            where += f", {self.file}" + (f":{self.line}" if self.line else "")
+        text = f"{where}: {self.message}"
+        return f"{text} - {self.hint}" if self.hint else text
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``list --json``, ``doctor``, the discovery cache)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Problem:
+        return cls(**data)
+
+    @classmethod
+    def for_candidate(
+        cls,
+        candidate: Candidate,
+        message: str,
+        *,
+        kind: str,
+        line: int | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+    ) -> Problem:
+        """A problem about ``candidate``, with its origin and a default hint for its source."""
+        return cls(
+            origin=describe_origin(candidate),
+            message=message,
+            hint=default_hint(candidate) if hint is None else hint,
+            file=str(candidate.path) if candidate.path is not None else None,
+            line=line,
+            entry_point=candidate.entry_point,
+            distribution=candidate.distribution,
+            version=candidate.version,
+            namespace=candidate.namespace,
+            key=key,
+            kind=kind,
+        )
+
+
+def describe_origin(candidate: Candidate) -> str:
+    """``lab-filters 0.2.0`` for a package, the file path for folder code."""
+    if candidate.source is SourceKind.ENTRY_POINT:
+        return f"{candidate.distribution} {candidate.version}"
+    return str(candidate.path) if candidate.path is not None else candidate.filename
+
+
+def default_hint(candidate: Candidate) -> str:
+    """What to run to see the full diagnosis of a candidate."""
+    if candidate.source is SourceKind.ENTRY_POINT:
+        return f"run `openhcs-plugins validate {candidate.distribution}`"
+    if candidate.path is not None:
+        return f"fix the file, then run `openhcs-plugins validate {candidate.path}`"
+    return "fix the code and validate it again"
+
+
+def namespace_error(name: str) -> str | None:
+    """Why ``name`` cannot be an entry-point namespace, or None when it can.
+
+    >>> namespace_error("lab_filters") is None
+    True
+    >>> namespace_error("openhcs")
+    "the namespace 'openhcs' is reserved for folder and editor functions"
+    """
+    # ASCII only: NFKC normalisation would let fullwidth letters spell a reserved name.
+    if not (name.isascii() and name.isidentifier()) or keyword.iskeyword(name):
+        return (
+            f"the entry-point name {name!r} is not a valid namespace (an ASCII Python identifier)"
+        )
+    if name.lower() == OPENHCS_NAMESPACE:
+        return f"the namespace {name!r} is reserved for folder and editor functions"
+    return None
+
+
+def install_origin(dist: importlib_metadata.Distribution) -> str:
+    """How ``dist`` was installed, from ``Distribution.origin`` (PEP 610 ``direct_url.json``).
+
+    ``editable:<url>``, ``vcs:<url>@<commit>``, ``file:<url>`` (a local wheel, sdist or
+    directory) or ``index`` (no direct URL: installed from a package index).
+    """
+    try:
+        origin = dist.origin
+    except ValueError:  # a corrupt direct_url.json says nothing reliable
+        origin = None
+    if origin is None:
+        return "index"
+    url = getattr(origin, "url", "")
+    dir_info = getattr(origin, "dir_info", None)
+    if dir_info is not None and getattr(dir_info, "editable", False):
+        return f"editable:{url}"
+    vcs_info = getattr(origin, "vcs_info", None)
+    if vcs_info is not None:
+        commit = getattr(vcs_info, "commit_id", "")
+        return f"vcs:{url}@{commit}" if commit else f"vcs:{url}"
+    return f"file:{url}"
+
+
+def _module_relpaths(module: str) -> tuple[str, str]:
+    base = module.replace(".", "/")
+    return (f"{base}.py", f"{base}/__init__.py")
+
+
+def _locate_from_record(dist: importlib_metadata.Distribution, module: str) -> Path | None:
+    files = dist.files
+    if not files:
+        return None
+    wanted = _module_relpaths(module)
+    for package_path in files:
+        if package_path.as_posix() in wanted:
+            located = Path(os.fspath(dist.locate_file(package_path)))
+            if located.is_file():
+                return located
+    return None
+
+
+def _locate_with_finders(module: str) -> Path | None:
+    """Walk the import finders one component at a time, so no parent package is imported.
+
+    ``importlib.util.find_spec("a.b")`` would import ``a``; asking the finders for ``a``, then
+    the path finder for ``a.b`` inside ``a``'s search locations, does not. This covers editable
+    installs (setuptools' editable finders and ``.pth`` path entries).
+    """
+    parts = module.split(".")
+    try:
+        spec = importlib.util.find_spec(parts[0])
+    except (ImportError, ValueError):
+        return None
+    for depth in range(1, len(parts)):
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        name = ".".join(parts[: depth + 1])
+        spec = importlib.machinery.PathFinder.find_spec(name, list(spec.submodule_search_locations))
+    if spec is None or not spec.origin or not spec.has_location:
+        return None
+    return Path(spec.origin)
+
+
+def _locate_from_direct_url(dist: importlib_metadata.Distribution, module: str) -> Path | None:
+    """Editable install whose finder is not active: look in the project directory itself."""
+    try:
+        origin = dist.origin
+    except ValueError:
+        return None
+    url = getattr(origin, "url", "") if origin is not None else ""
+    if not url.startswith("file://"):
+        return None
+    from urllib.parse import unquote, urlparse
+
+    project = Path(unquote(urlparse(url).path))
+    for root in (project, project / "src"):
+        for rel in _module_relpaths(module):
+            if (root / rel).is_file():
+                return root / rel
+    return None
+
+
+def locate_module(dist: importlib_metadata.Distribution, module: str) -> Path | None:
+    """The file of ``module`` as installed by ``dist``, found without importing anything.
+
+    Tried in order: the distribution's RECORD (regular installs), the import finders walked
+    component by component (editable installs, ``.pth`` entries), the project directory named
+    by ``direct_url.json`` (editable installs). None when there is no such file; the path may
+    be a ``.pyc`` or an extension module when the distribution ships no source.
+    """
+    return (
+        _locate_from_record(dist, module)
+        or _locate_with_finders(module)
+        or _locate_from_direct_url(dist, module)
+    )
+
+
+def read_source(path: Path) -> str:
+    """The text of a Python source file; UTF-8 only (with or without a BOM).
+
+    Raises :class:`UnicodeDecodeError` for other encodings and :class:`OSError` when the file
+    cannot be read. Validators and executors see exactly this text.
+    """
+    data = path.read_bytes()
+    return data.decode("utf-8-sig")
+
+
+class EntryPointSource:
+    """Candidates for the ``openhcs.functions`` entry points of the installed distributions.
+
+    >>> src = EntryPointSource()
+    >>> all(isinstance(c, (Candidate, Problem)) for c in src.candidates())
+    True
+    """
+
+    def __init__(self, trust: TrustLevel = TrustLevel.TRUSTED) -> None:
+        self.trust = trust
+
+    def entry_points(self) -> importlib_metadata.EntryPoints:
+        """The declared entry points, one distribution per name (the first on ``sys.path``)."""
+        return importlib_metadata.entry_points(group=ENTRY_POINT_GROUP)
+
+    def candidates(self) -> Iterator[Candidate | Problem]:
+        """One candidate per entry point, or a problem saying why it cannot be read."""
+        metadata_cache: dict[int, tuple[str, str, str]] = {}
+        for ep in self.entry_points():
+            dist = ep.dist
+            assert dist is not None  # entry_points() always attaches the distribution
+            key = id(dist)
+            if key not in metadata_cache:
+                meta = dist.metadata
+                metadata_cache[key] = (meta["Name"], meta["Version"], install_origin(dist))
+            name, version, origin = metadata_cache[key]
+            yield self.candidate(ep, dist, name, version, origin)
+
+    def candidate(
+        self,
+        ep: importlib_metadata.EntryPoint,
+        dist: importlib_metadata.Distribution,
+        name: str,
+        version: str,
+        origin: str,
+    ) -> Candidate | Problem:
+        """Read the source of one entry point into a candidate."""
+        declaration = f"{ep.name} = {ep.value}"
+        base = Candidate(
+            source=SourceKind.ENTRY_POINT,
+            namespace=ep.name,
+            text="",
+            trust=self.trust,
+            distribution=name,
+            version=version,
+            origin=origin,
+            entry_point=declaration,
+        )
+        error = namespace_error(ep.name)
+        if error is not None:
+            return Problem.for_candidate(
+                base,
+                error,
+                kind="invalid-namespace",
+                hint=f"ask the author of {name} to rename the entry point in its pyproject.toml "
+                "(a lower-case identifier such as `lab_filters`, not `openhcs`)",
+            )
+        try:
+            module, attribute = ep.module, ep.attr
+        except ValueError:
+            return Problem.for_candidate(
+                base,
+                f"the entry-point value {ep.value!r} is not `module` or `module:function`",
+                kind="invalid-value",
+            )
+        if attribute is not None and not attribute.isidentifier():
+            return Problem.for_candidate(
+                base,
+                f"the entry-point value {ep.value!r} names {attribute!r}; only a module-level "
+                "function can be named (`module:function`)",
+                kind="invalid-value",
+            )
+        base = _replace(base, module=module, attribute=attribute)
+        path = locate_module(dist, module)
+        if path is None:
+            return Problem.for_candidate(
+                base,
+                f"module {module!r} is not installed by {name} {version}",
+                kind="module-not-found",
+                hint=f"reinstall {name} (`pip install --force-reinstall {name}`), or fix the "
+                "entry point to name a module the package ships",
+            )
+        base = _replace(base, path=path)
+        if path.suffix != ".py":
+            # No source to read (a .pyc-only or compiled module): found by importing it.
+            return base
+        try:
+            text = read_source(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            return Problem.for_candidate(base, f"cannot read the source: {exc}", kind="unreadable")
+        return _replace(base, text=text, sha256="")
+
+
+class FolderSource:
+    """Candidates for the ``*.py`` files of a folder (namespace ``openhcs``, trust ``user``).
+
+    Files whose name starts with ``_`` or ``.`` are skipped (helpers, editor backups).
+    """
+
+    def __init__(self, path: Path | str, trust: TrustLevel = TrustLevel.USER) -> None:
+        self.path = Path(path)
+        self.trust = trust
+
+    def files(self) -> list[Path]:
+        """The folder's function files, sorted by name (the order collisions are resolved in)."""
+        try:
+            entries = list(os.scandir(self.path))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return sorted(
+            Path(e.path)
+            for e in entries
+            if e.name.endswith(".py") and not e.name.startswith(("_", ".")) and e.is_file()
+        )
+
+    def candidate(self, file: Path) -> Candidate | Problem:
+        """The candidate for one file, or a problem when it cannot be read as UTF-8 text."""
+        try:
+            text = read_source(file)
+        except UnicodeDecodeError as exc:
+            return Problem(
+                origin=str(file),
+                message=f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                hint="save it as UTF-8 (without a `# coding:` cookie naming another encoding)",
+                file=str(file),
+                namespace=OPENHCS_NAMESPACE,
+                kind="unreadable",
+            )
+        except OSError as exc:
+            return Problem(
+                origin=str(file),
+                message=f"cannot read the file: {exc.strerror or exc}",
+                hint="check the file's permissions",
+                file=str(file),
+                namespace=OPENHCS_NAMESPACE,
+                kind="unreadable",
+            )
+        return Candidate.from_code(text, source=SourceKind.FOLDER, path=file, trust=self.trust)
+
+    def candidates(self) -> Iterator[Candidate | Problem]:
+        """One candidate (or problem) per file, in name order."""
+        for file in self.files():
+            yield self.candidate(file)
+
+
+def _replace(candidate: Candidate, **changes: Any) -> Candidate:
+    from dataclasses import replace
+
+    return replace(candidate, **changes)
