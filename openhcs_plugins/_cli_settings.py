@@ -1,0 +1,203 @@
+"""``openhcs-plugins settings ...``: show, set and edit the settings file.
+
+Mounted by :mod:`openhcs_plugins.cli`; also runs alone: ``python -m openhcs_plugins._cli_settings``.
+Exit codes: 0 done, 1 the settings file is broken or the editor failed (nothing was written),
+2 a bad key or value.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from openhcs_plugins.settings import (
+    ENV_VARS,
+    SETTINGS_KEYS,
+    SettingsError,
+    SettingsFileError,
+    default_note,
+    describe_settings,
+    parse_setting_value,
+    save_settings_text,
+    settings_file_path,
+    settings_template,
+    update_setting,
+)
+
+__all__ = ["settings_app"]
+
+settings_app = typer.Typer(
+    name="settings",
+    help="Show and change openhcs-plugins settings (file < environment < per-call overrides).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+@settings_app.command("show")
+def show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    override: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--override",
+            "-o",
+            metavar="KEY=VALUE",
+            help="Apply a per-call override, as commands taking settings do (repeatable).",
+        ),
+    ] = None,
+) -> None:
+    """Print every setting, its value and where it comes from (file, env, override, default)."""
+    overrides: dict[str, Any] = {}
+    for item in override or []:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise _fail(f"--override takes KEY=VALUE, got {item!r}", 2)
+        try:
+            overrides[key.strip().replace(".", "__")] = parse_setting_value(key.strip(), text)
+        except SettingsError as exc:
+            raise _fail(str(exc), 2) from None
+    try:
+        report = describe_settings(**overrides)
+    except SettingsError as exc:
+        raise _fail(str(exc), 2) from None
+    for problem in report.problems:
+        typer.echo(f"warning: {problem}", err=True)
+    if as_json:
+        data = {
+            "file": str(report.file),
+            "file_exists": report.file_exists,
+            "problems": list(report.problems),
+            "settings": {
+                e.key: {
+                    "value": _jsonable(e.value),
+                    "origin": e.origin,
+                    "default": _jsonable(e.default),
+                    "env_var": e.env_var,
+                }
+                for e in report.entries
+            },
+        }
+        typer.echo(json.dumps(data, indent=2))
+        return
+    state = "" if report.file_exists else " (not created yet)"
+    typer.echo(f"settings file: {report.file}{state}")
+    width = max(len(k) for k in SETTINGS_KEYS) + 2
+    for e in report.entries:
+        if e.origin == "default":
+            note = default_note(e.key)
+            typer.echo(f"{e.key:<{width}}(default: {e.default!r}){'  ' + note if note else ''}")
+        else:
+            origin = f"env {e.env_var}" if e.origin == "env" else e.origin
+            typer.echo(f"{e.key:<{width}}{e.value!r}  [{origin}]")
+
+
+@settings_app.command("set")
+def set_(
+    key: Annotated[str, typer.Argument(help="Dotted key, e.g. trust.folder.")],
+    value: Annotated[
+        str | None, typer.Argument(help="New value; lists are comma-separated.")
+    ] = None,
+    unset: Annotated[
+        bool, typer.Option("--unset", help="Remove the key from the file (it inherits again).")
+    ] = False,
+) -> None:
+    """Set KEY to VALUE in the settings file (the value is checked first)."""
+    if key not in SETTINGS_KEYS:
+        raise _fail(f"unknown settings key {key!r}; the keys are: {', '.join(SETTINGS_KEYS)}", 2)
+    if unset == (value is not None):
+        raise _fail("give either a VALUE or --unset", 2)
+    try:
+        parsed = None if unset else parse_setting_value(key, value or "")
+        updated = update_setting(key, parsed)
+    except SettingsFileError as exc:
+        raise _fail(
+            f"{exc}\nThe file was not changed; fix it first with `openhcs-plugins settings edit`.",
+            1,
+        ) from None
+    except SettingsError as exc:
+        raise _fail(str(exc), 2) from None
+    path = settings_file_path()
+    if unset:
+        typer.echo(f"{key} unset in {path}")
+    else:
+        stored: Any = updated
+        for part in key.split("."):
+            stored = object.__getattribute__(stored, part)
+        typer.echo(f"{key} = {stored!r} written to {path}")
+    env_var = ENV_VARS[key]
+    if os.environ.get(env_var, "").strip():
+        typer.echo(f"note: {env_var} is set and takes precedence over the file", err=True)
+
+
+def _editor_command() -> list[str]:
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if editor:
+        return shlex.split(editor)
+    return ["notepad"] if os.name == "nt" else ["vi"]
+
+
+@settings_app.command("edit")
+def edit() -> None:
+    """Open the settings file in $VISUAL/$EDITOR; save it only if it runs and is valid."""
+    path = settings_file_path()
+    original = path.read_text(encoding="utf-8") if path.exists() else settings_template()
+    workdir = Path(tempfile.mkdtemp(prefix="openhcs-plugins-settings-"))
+    draft = workdir / "settings.py"
+    text = original
+    while True:
+        draft.write_text(text, encoding="utf-8")
+        command = [*_editor_command(), str(draft)]
+        try:
+            completed = subprocess.run(command, check=False)
+        except OSError as exc:
+            raise _fail(f"cannot start the editor {command[0]!r} ($EDITOR): {exc}", 1) from None
+        if completed.returncode != 0:
+            raise _fail(
+                f"the editor exited with status {completed.returncode}; nothing was saved "
+                f"(your draft: {draft})",
+                1,
+            )
+        text = draft.read_text(encoding="utf-8")
+        if text == original and path.exists():
+            shutil.rmtree(workdir, ignore_errors=True)
+            typer.echo(f"no changes; {path} left as it was")
+            return
+        try:
+            save_settings_text(text, path)
+        except SettingsFileError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            if sys.stdin.isatty() and typer.confirm("Edit again?", default=True):
+                continue
+            raise _fail(f"{path} was not changed; your edited copy is kept at {draft}", 1) from None
+        shutil.rmtree(workdir, ignore_errors=True)
+        typer.echo(f"saved {path}")
+        return
+
+
+@settings_app.command("path")
+def path() -> None:
+    """Print the path of the settings file (it may not exist yet)."""
+    typer.echo(str(settings_file_path()))
+
+
+if __name__ == "__main__":
+    settings_app()
