@@ -429,13 +429,24 @@ def _providers(root: Any, base: type) -> Iterator[Any]:
         seen.add(id(item))
         if isinstance(item, base):
             yield item
-        for f in dataclasses.fields(item):
+        for name in _field_names(type(item)):
             try:
-                child = object.__getattribute__(item, f.name)
+                child = object.__getattribute__(item, name)
             except AttributeError:
                 continue
-            if dataclasses.is_dataclass(child) and not isinstance(child, type):
+            if hasattr(type(child), "__dataclass_fields__") and not isinstance(child, type):
                 queue.append(child)
+
+
+_FIELD_NAMES: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        _FIELD_NAMES[cls] = names
+    return names
 
 
 def _resolved(obj: Any, name: str) -> Any:
