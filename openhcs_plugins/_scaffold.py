@@ -1,0 +1,192 @@
+"""Generate a plugin package from the bundled cookiecutter template.
+
+:func:`generate_project` is what ``openhcs-plugins new`` and ``openhcs-plugins promote`` call.
+It runs cookiecutter on the template in a hidden staging folder next to the destination and
+moves the finished project into place only when everything succeeded, so a refused answer, a
+template error or an interrupted run never leaves a half-written project directory.
+
+The rules for the answers live in the template's pre-generation hook
+(``cookiecutter-template/hooks/pre_gen_project.py``); this module loads that file and applies
+the same :func:`problems` before starting cookiecutter, so that an API caller gets the problems
+as a :class:`ScaffoldError` instead of text on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ScaffoldError", "generate_project", "template_answers", "template_dir"]
+
+_TEMPLATE_NAME = "cookiecutter-template"
+_INSTALL_HINT = "install it with: python -m pip install 'openhcs-plugins[template]'"
+
+
+class ScaffoldError(Exception):
+    """A project could not be generated; the message says why and what to do.
+
+    ``problems`` lists each refused answer (empty for other failures).
+    """
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+def template_dir() -> Path:
+    """Return the folder of the bundled cookiecutter template.
+
+    An installed wheel carries it as package data (``openhcs_plugins/data/cookiecutter-template``);
+    a source checkout has it at the repository root.
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "data" / _TEMPLATE_NAME, here.parent / _TEMPLATE_NAME):
+        if (candidate / "cookiecutter.json").is_file():
+            return candidate
+    raise ScaffoldError(
+        f"the project template is missing (looked in {here / 'data' / _TEMPLATE_NAME} and "
+        f"{here.parent / _TEMPLATE_NAME}); reinstall openhcs-plugins"
+    )
+
+
+def template_answers() -> dict[str, Any]:
+    """Return the template's questions and their defaults (choices as lists), in prompt order."""
+    with (template_dir() / "cookiecutter.json").open(encoding="utf-8") as handle:
+        questions = json.load(handle)
+    return {key: value for key, value in questions.items() if not key.startswith("_")}
+
+
+def _answer_rules() -> Callable[[dict[str, str]], list[str]]:
+    hook = template_dir() / "hooks" / "pre_gen_project.py"
+    rules = runpy.run_path(str(hook), run_name="openhcs_plugins_template_rules")
+    return rules["problems"]
+
+
+def _import_cookiecutter() -> Any:
+    try:
+        import cookiecutter.main
+    except ImportError as error:
+        raise ScaffoldError(
+            f"generating a project needs cookiecutter ({error}); {_INSTALL_HINT}"
+        ) from None
+    return cookiecutter
+
+
+def _rendered_answers(template: Path, options: Mapping[str, str]) -> dict[str, str]:
+    """The answers cookiecutter will use with ``--no-input``: defaults rendered, options applied."""
+    from cookiecutter.generate import generate_context
+    from cookiecutter.prompt import prompt_for_config
+
+    try:
+        context = generate_context(
+            context_file=str(template / "cookiecutter.json"), extra_context=dict(options)
+        )
+    except ValueError as error:  # e.g. a value that is not one of a question's choices
+        raise ScaffoldError(f"invalid answer: {error}") from None
+    return prompt_for_config(context, no_input=True)
+
+
+def generate_project(
+    output_dir: str | os.PathLike[str],
+    *,
+    no_input: bool = False,
+    options: Mapping[str, Any] | None = None,
+    functions_code: str | None = None,
+) -> Path:
+    """Generate a plugin package in ``output_dir`` and return the project's folder.
+
+    Args:
+        output_dir: The folder the project folder (named after ``project_slug``) is created in;
+            created if missing.
+        no_input: Take every answer from ``options`` or the template's defaults, without
+            prompting.
+        options: Answers by question name (``project_name``, ``project_slug``,
+            ``package_name``, ``namespace``, ``description``, ``author``, ``email``,
+            ``license``, ``memory_type``, ``python_min``); see :func:`template_answers`.
+        functions_code: Source to use as the package's functions module instead of the
+            template's example (``openhcs-plugins promote``). The caller validates it; the
+            example-specific test is then left out and the contract test checks the code.
+
+    Returns:
+        The path of the new project folder.
+
+    Raises:
+        ScaffoldError: An unknown question, a refused answer (all listed in ``.problems``), an
+            existing project folder, cookiecutter missing, or a template failure. Nothing is
+            left in ``output_dir`` in any of these cases.
+    """
+    cookiecutter = _import_cookiecutter()
+    from cookiecutter.exceptions import CookiecutterException, FailedHookException
+
+    template = template_dir()
+    answers = {str(key): str(value) for key, value in (options or {}).items()}
+    unknown = sorted(set(answers) - set(template_answers()))
+    if unknown:
+        raise ScaffoldError(
+            f"unknown template question(s): {', '.join(unknown)}; the questions are: "
+            + ", ".join(template_answers())
+        )
+
+    destination_root = Path(output_dir).expanduser().resolve()
+    if no_input:
+        rendered = _rendered_answers(template, answers)
+        problems = tuple(_answer_rules()(rendered))
+        if problems:
+            raise ScaffoldError(
+                "these answers cannot make a plugin package:\n"
+                + "\n".join(f"  - {problem}" for problem in problems),
+                problems,
+            )
+        _refuse_existing(destination_root / rendered["project_slug"])
+
+    created_root = not destination_root.exists()
+    destination_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".openhcs-new-", dir=destination_root))
+    try:
+        try:
+            generated = Path(
+                cookiecutter.main.cookiecutter(
+                    str(template),
+                    no_input=no_input,
+                    extra_context=answers,
+                    output_dir=str(staging),
+                )
+            )
+        except FailedHookException as error:
+            # Interactive answers are checked by the hook, which printed its reasons.
+            raise ScaffoldError(
+                f"the template refused the answers ({error}); see the reasons printed above"
+            ) from None
+        except (CookiecutterException, ValueError) as error:
+            raise ScaffoldError(f"the template failed: {error}") from error
+        if functions_code is not None:
+            _use_functions_code(generated, functions_code)
+        final = destination_root / generated.name
+        _refuse_existing(final)
+        generated.rename(final)
+        return final
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created_root and not any(destination_root.iterdir()):
+            destination_root.rmdir()
+
+
+def _refuse_existing(path: Path) -> None:
+    if path.exists():
+        raise ScaffoldError(
+            f"{path} already exists; choose another output folder or project_slug, or remove it"
+        )
+
+
+def _use_functions_code(project: Path, code: str) -> None:
+    modules = list(project.glob("src/*/functions.py"))
+    if len(modules) != 1:  # the template has exactly one; anything else is a template bug
+        raise ScaffoldError(f"the generated project in {project} has no single functions module")
+    modules[0].write_text(code if code.endswith("\n") else code + "\n", encoding="utf-8")
+    (project / "tests" / "test_functions.py").unlink()
