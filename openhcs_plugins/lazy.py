@@ -588,6 +588,9 @@ def patch_lazy_constructors(types: Iterable[type] | None = None) -> Iterator[Non
     dataclass stands for its twin; nested twins are included); ``None`` means every lazy type,
     including types created inside the block.
 
+    Copy a lazy config with ``dataclasses.replace`` inside the block: ``replace`` reads every
+    field, so outside it the inherited ones resolve and become set in the copy.
+
     Nothing is swapped on any class: the block sets a :class:`contextvars.ContextVar`, reset on
     exit even when the block raises. Only code running in this context sees it: another thread
     (which starts with its own context) or an asyncio task created before the block keeps normal

@@ -299,6 +299,16 @@ def test_bad_arguments_raise_type_error_naming_the_class(patched):
             LazyProcessingConfig(GroupBy.SITE, group_by=GroupBy.WELL)
 
 
+def test_dataclasses_replace_keeps_none_inside_the_block_and_bakes_values_outside():
+    cfg = LazyProcessingConfig(workers=2)
+    with patch_lazy_constructors():
+        kept = dataclasses.replace(cfg, tags=("t",))
+    assert explicitly_set_fields(kept) == {"workers", "tags"}
+    assert raw(kept, "group_by") is None
+    baked = dataclasses.replace(cfg, tags=("t",))  # replace reads every field: they resolve
+    assert raw(baked, "group_by") is GroupBy.WELL
+
+
 def test_the_patch_is_undone_when_the_block_raises():
     with pytest.raises(RuntimeError, match="boom"):
         with patch_lazy_constructors():
