@@ -18,16 +18,12 @@ from typing import Any
 
 import pytest
 import yaml
+from _frameworks import requires_framework
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
 from openhcs_plugins._scaffold import ScaffoldError, generate_project, template_dir
 from openhcs_plugins.templates import AVAILABLE_MEMORY_TYPES, get_template_for_memory_type
-
-try:  # the shared helper that knows how to make each framework usable on this machine
-    from _frameworks import requires_framework
-except ImportError:  # pragma: no cover - until tests/_frameworks.py lands
-    from test_templates import requires_framework
 
 tomllib = pytest.importorskip("tomllib", reason="needs Python 3.11+ to read pyproject.toml")
 
@@ -452,7 +448,7 @@ def _usable(memory_type: str) -> bool:
     if memory_type == "numpy":
         return True
     try:
-        requires_framework(memory_type)
+        requires_framework(memory_type, kernels=memory_type == "pyclesperanto")
     except pytest.skip.Exception:
         return False
     return True

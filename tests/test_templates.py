@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _frameworks import requires_framework
 
 from openhcs_plugins.memory import MemoryType
 from openhcs_plugins.templates import (
@@ -16,21 +17,6 @@ from openhcs_plugins.templates import (
     get_default_template,
     get_template_for_memory_type,
 )
-
-try:  # the shared helper that knows how to make each framework usable on this machine
-    from _frameworks import requires_framework
-except ImportError:  # pragma: no cover - until tests/_frameworks.py lands
-
-    def requires_framework(name: str) -> Any:
-        module = pytest.importorskip(name, reason=f"{name} is not installed")
-        if name == "cupy" and not module.cuda.is_available():
-            pytest.skip("cupy is installed but no CUDA device is usable")
-        if name == "pyclesperanto":
-            try:
-                module.pull(module.push(np.zeros((1, 2, 2), np.float32)) + 1)
-            except Exception as error:
-                pytest.skip(f"pyclesperanto has no usable OpenCL device: {error}")
-        return module
 
 
 def _decorated_functions(code: str) -> list[ast.FunctionDef]:
@@ -173,7 +159,8 @@ _MAKE_INPUT: dict[str, Callable[[np.ndarray], Any]] = {
 @pytest.mark.parametrize("memory_type", AVAILABLE_MEMORY_TYPES)
 def test_template_runs_on_a_stack_of_its_framework(memory_type: str) -> None:
     if memory_type != "numpy":
-        requires_framework(memory_type)
+        # pyclesperanto: the template runs a kernel, so kernels must build here.
+        requires_framework(memory_type, kernels=memory_type == "pyclesperanto")
     stack = _stack()
     function = _exec_template(memory_type)
 
