@@ -14,6 +14,7 @@ as a :class:`ScaffoldError` instead of text on stderr.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import runpy
 import shutil
@@ -148,6 +149,10 @@ def generate_project(
     created_root = not destination_root.exists()
     destination_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".openhcs-new-", dir=destination_root))
+    # Cookiecutter logs a traceback for a refused hook; the error raised here says it better.
+    # (A NullHandler only keeps logging's last-resort handler quiet; app handlers still see it.)
+    quiet = logging.NullHandler()
+    logging.getLogger("cookiecutter").addHandler(quiet)
     try:
         try:
             generated = Path(
@@ -172,6 +177,7 @@ def generate_project(
         generated.rename(final)
         return final
     finally:
+        logging.getLogger("cookiecutter").removeHandler(quiet)
         shutil.rmtree(staging, ignore_errors=True)
         if created_root and not any(destination_root.iterdir()):
             destination_root.rmdir()

@@ -328,6 +328,45 @@ def test_generate_project_returns_the_new_folder_and_leaves_no_staging(tmp_path:
     assert (project / "src" / "lab_torch_filters" / "functions.py").is_file()
 
 
+def _generate_interactively(out: Path, typed: list[str]) -> subprocess.CompletedProcess[str]:
+    """``generate_project(out)`` in a real process, answering the prompts on its stdin."""
+    script = (
+        "import sys\n"
+        "from openhcs_plugins._scaffold import ScaffoldError, generate_project\n"
+        "try:\n"
+        "    print('PROJECT', generate_project(sys.argv[1]))\n"
+        "except ScaffoldError as error:\n"
+        "    sys.exit(f'ERROR {error}')\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script, str(out)],
+        input="\n".join(typed) + "\n" * 12,  # Enter takes the default for the rest
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+
+
+def test_interactive_answers_are_checked_and_a_refusal_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    # project name, slug, package (defaults), then the reserved namespace.
+    refused = _generate_interactively(out, ["Lab X", "", "", "openhcs"])
+
+    assert refused.returncode != 0
+    assert "namespace 'openhcs' is reserved" in refused.stdout + refused.stderr
+    assert "ERROR the template refused the answers" in refused.stderr
+    assert not out.exists()
+
+    accepted = _generate_interactively(out, ["Lab X", "", "", "labx"])
+
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    project = out / "lab-x"
+    assert f"PROJECT {project}" in accepted.stdout
+    assert _pyproject(project)["project"]["entry-points"]["openhcs.functions"] == {
+        "labx": "lab_x.functions"
+    }
+
+
 def test_functions_code_replaces_the_example_and_its_test(tmp_path: Path) -> None:
     code = (
         "from openhcs_plugins.memory import numpy\n\n\n"
