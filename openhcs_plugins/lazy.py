@@ -689,9 +689,13 @@ class _Imports:
         self._names: dict[tuple[str, str], str] = {}
         self._used: set[str] = set()
 
-    def name_for(self, cls: type) -> str | None:
-        """Expression naming ``cls`` (its import recorded), or None when it is not importable."""
-        module, qualname = cls.__module__, cls.__qualname__
+    def name_for(self, cls: Any, module: str | None = None) -> str | None:
+        """Expression naming ``cls`` (its import recorded), or None when it is not importable.
+
+        ``module`` overrides ``cls.__module__`` (pathlib's classes live in ``pathlib._local``
+        on Python 3.13 but are imported from ``pathlib``).
+        """
+        module, qualname = module or cls.__module__, cls.__qualname__
         if "<locals>" in qualname:
             return None
         if module == "builtins":
@@ -746,9 +750,9 @@ def _render(value: Any, imports: _Imports, indent: int, path: str) -> str:
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
     if isinstance(value, pathlib.PurePath):
-        cls_name = imports.name_for(
-            pathlib.Path if isinstance(value, pathlib.Path) else type(value)
-        )
+        path_cls = pathlib.Path if isinstance(value, pathlib.Path) else type(value)
+        public = getattr(pathlib, path_cls.__name__, None) is path_cls
+        cls_name = imports.name_for(path_cls, "pathlib" if public else None)
         return f"{cls_name}({str(value)!r})"
     if isinstance(value, (tuple, list, set, frozenset)):
         parts = [_render(v, imports, indent + 4, f"{path}[{i}]") for i, v in enumerate(value)]
