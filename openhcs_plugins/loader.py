@@ -366,7 +366,9 @@ def _discover_by_import(
                 )
             continue
         code = getattr(inspect.unwrap(obj), "__code__", None)
-        line = lines.get(name) or (code.co_firstlineno if code is not None else 0)
+        line = lines.get(name, 0)
+        if not line and code is not None and code.co_filename == str(candidate.path):
+            line = code.co_firstlineno
         try:
             functions.append(_runtime_function(name, obj, line))
         except (TypeError, ValueError) as exc:
@@ -902,20 +904,29 @@ def load_plugins(
 
 def register_discoveries(adapter: RegistryAdapter, discoveries: Iterable[Discovery]) -> LoadReport:
     """Register the functions of examined candidates through ``adapter``, one candidate at a
-    time (all or nothing per candidate); collisions become problems naming both origins.
+    time (all or nothing per candidate: ``adapter.check`` first, then ``adapter.add``);
+    collisions become problems naming both origins.
 
-    The discoveries' own problems are not repeated in the report. Nothing else in the
-    registry is touched (:func:`load_plugins` also removes entries that are gone).
+    The discoveries' own problems are not repeated in the report. An entry of the same origin
+    and key is replaced; nothing else in the registry is touched (:func:`load_plugins` also
+    removes the entries of candidates that are gone or no longer define them).
     """
     problems: list[Problem] = []
     registered: list[str] = []
     runtime: list[str] = []
     for discovery in discoveries:
         candidate = discovery.candidate
+        # What RegistryAdapter.register_candidate does, minus its per-candidate sweep for stale
+        # entries (a scan of the whole registry each time: quadratic for a thousand files);
+        # load_plugins removes stale entries in one pass instead.
+        infos = adapter.infos_for(candidate, discovery.functions)
+        load = loader_for(candidate)
         try:
-            entries = adapter.register_candidate(
-                candidate, discovery.functions, loader_for(candidate)
-            )
+            adapter.check(infos)
+            entries = [
+                adapter.add(info, load(fn))
+                for info, fn in zip(infos, discovery.functions, strict=True)
+            ]
         except RegistryCollisionError as exc:
             function = next(
                 (
