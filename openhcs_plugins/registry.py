@@ -433,5 +433,5 @@ def register_function(
         line=getattr(getattr(func, "__code__", None), "co_firstlineno", None),
     )
     info = info_from_callable(func, backend or OPENHCS_NAMESPACE, provenance)
-    RegistryAdapter(registry or _default_registry).add_loaded(info, func)
+    RegistryAdapter(registry if registry is not None else _default_registry).add_loaded(info, func)
     return info
