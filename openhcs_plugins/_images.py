@@ -1,6 +1,7 @@
 """Reading and writing image stacks for ``openhcs-plugins run`` and ``demo``.
 
-Stacks are ``(C, Y, X)``. A 2D TIFF is promoted to ``(1, Y, X)``; a TIFF with more than three
+Stacks are ``(C, Y, X)``. A 2D TIFF is promoted to ``(1, Y, X)``; an RGB TIFF's samples become
+the channels; a TIFF with more than three
 dimensions is refused (run the function per stack instead). Outputs are TIFFs whose
 ImageDescription holds JSON provenance: function key, distribution and version, parameters and
 the sha256 of each input file.
@@ -39,9 +40,15 @@ def sha256_file(path: Path) -> str:
 def read_stack(path: Path) -> np.ndarray:
     """A ``(C, Y, X)`` stack from a TIFF file (2D images become ``(1, Y, X)``)."""
     try:
-        data = tifffile.imread(path)
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            data = series.asarray()
+            axes = series.axes
     except Exception as exc:  # tifffile raises several types for bad files
         raise ValueError(f"{path}: cannot read as TIFF ({type(exc).__name__}: {exc})") from exc
+    if data.ndim == 3 and axes.endswith("S"):
+        # RGB(A) samples are the last axis in the file; they are channels here.
+        data = np.moveaxis(data, -1, 0)
     if data.ndim == 2:
         data = data[np.newaxis]
     if data.ndim != 3:
@@ -56,7 +63,7 @@ def write_stack(path: Path, data: Any, provenance: dict[str, Any]) -> None:
     array = np.asarray(data)
     path.parent.mkdir(parents=True, exist_ok=True)
     description = json.dumps({PROVENANCE_KEY: provenance}, sort_keys=True, default=str)
-    tifffile.imwrite(path, array, description=description, metadata=None)
+    tifffile.imwrite(path, array, description=description, metadata=None, photometric="minisblack")
 
 
 def read_provenance(path: Path) -> dict[str, Any]:

@@ -56,7 +56,7 @@ TWO_FUNCTIONS = textwrap.dedent('''
 def code_for(name: str, body: str = "return image * 2") -> str:
     return (
         "from openhcs_plugins.decorators import numpy\n\n\n"
-        f"@numpy\ndef {name}(image):\n    \"\"\"{name}.\"\"\"\n    {body}\n"
+        f'@numpy\ndef {name}(image):\n    """{name}."""\n    {body}\n'
     )
 
 
@@ -244,9 +244,7 @@ def test_openhcs_style_imports_load_unchanged(manager):
         )
         (func,) = manager.register_from_code(code)
         assert func.input_memory_type == "numpy"
-    code = (
-        "import openhcs.core.memory as mem\n\n\n@mem.numpy\ndef fn3(image):\n    return image\n"
-    )
+    code = "import openhcs.core.memory as mem\n\n\n@mem.numpy\ndef fn3(image):\n    return image\n"
     (func,) = manager.register_from_code(code)
     assert func.__name__ == "fn3"
 
@@ -287,7 +285,9 @@ def test_process_killed_mid_save_leaves_old_file_and_no_stray_py(manager, folder
     ready = tmp_path / "ready"
     proc = subprocess.Popen(
         [sys.executable, "-c", _SLOW_SAVE, str(folder), str(ready)],
-        stdin=subprocess.PIPE, cwd=REPO, start_new_session=True,
+        stdin=subprocess.PIPE,
+        cwd=REPO,
+        start_new_session=True,
     )
     proc.stdin.write(code_for("blur", "return image * 5 " + "#" * 100_000).encode())
     proc.stdin.close()
@@ -334,7 +334,9 @@ def test_two_processes_registering_at_once_lose_nothing(folder):
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", _REGISTER_MANY, str(folder), prefix],
-            stdout=subprocess.PIPE, text=True, cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
         )
         for prefix in ("alpha", "beta")
     ]

@@ -20,8 +20,15 @@ from openhcs_plugins.registry import (
 )
 
 
-def _info(name: str, *, namespace="lab", source=SourceKind.ENTRY_POINT, dist="lab-filters",
-          file=None, mt=("numpy", "numpy")) -> FunctionInfo:
+def _info(
+    name: str,
+    *,
+    namespace="lab",
+    source=SourceKind.ENTRY_POINT,
+    dist="lab-filters",
+    file=None,
+    mt=("numpy", "numpy"),
+) -> FunctionInfo:
     return FunctionInfo(
         key=f"{namespace}:{name}",
         name=name,
@@ -101,8 +108,9 @@ def test_entries_load_lazily_once_even_with_concurrent_first_use():
     assert calls == []
     assert reg.entry("lab:double").state == "not loaded"
     results = []
-    threads = [threading.Thread(target=lambda: results.append(reg.get("lab:double")))
-               for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: results.append(reg.get("lab:double"))) for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -136,8 +144,9 @@ def test_filter_by_memory_type_namespace_and_source():
     adapter = RegistryAdapter(reg)
     adapter.add_loaded(_info("a"), double)
     adapter.add_loaded(_info("b", mt=("torch", "numpy")), double)
-    adapter.add_loaded(_info("c", namespace="openhcs", source=SourceKind.FOLDER, file="/f/c.py"),
-                       double)
+    adapter.add_loaded(
+        _info("c", namespace="openhcs", source=SourceKind.FOLDER, file="/f/c.py"), double
+    )
     assert [i.key for i in reg.infos(memory_type="torch")] == ["lab:b"]
     assert [i.key for i in reg.infos(memory_type="numpy")] == ["lab:a", "lab:b", "openhcs:c"]
     assert [i.key for i in reg.infos(namespace="openhcs")] == ["openhcs:c"]
@@ -185,7 +194,7 @@ def test_call_keeps_metadata():
         return image, {"n": int(image.size)}
 
     register_function(count, registry=reg)
-    image, meta = reg.call("openhcs:count", np.zeros((1, 2, 3)))
+    _image, meta = reg.call("openhcs:count", np.zeros((1, 2, 3)))
     assert meta == {"n": 6}
 
 
@@ -196,8 +205,16 @@ def test_split_key_defaults_to_openhcs_namespace():
 
 def test_function_info_json_has_documented_fields():
     data = _info("blur").to_dict()
-    for field in ("key", "namespace", "name", "input_memory_type", "output_memory_type",
-                  "source", "distribution", "version"):
+    for field in (
+        "key",
+        "namespace",
+        "name",
+        "input_memory_type",
+        "output_memory_type",
+        "source",
+        "distribution",
+        "version",
+    ):
         assert field in data
     assert data["source"] == "entry_point"
 

@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from typer.testing import CliRunner
+
+from openhcs_plugins._images import read_provenance
+from openhcs_plugins.cli import app
+
+runner = CliRunner()
+
+GOOD = '''from openhcs_plugins.decorators import numpy
+
+
+@numpy
+def scale(image, factor: float = 2.0, clip: bool = False):
+    """Multiply by a factor."""
+    out = image * factor
+    return out.clip(0, 1) if clip else out
+'''
+
+BAD = """from openhcs_plugins.decorators import numpy
+
+
+@numpy
+def scale(img):
+    return img
+"""
+
+
+@pytest.fixture
+def functions_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "functions"
+    monkeypatch.setenv("OPENHCS_PLUGINS_FUNCTIONS_DIR", str(folder))
+    return folder
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_template_prints_a_valid_starter_for_each_type(tmp_path):
+    result = invoke("template", "--memory-type", "torch")
+    assert result.exit_code == 0
+    assert "def " in result.stdout and "torch" in result.stdout
+    bad = invoke("template", "-m", "matlab")
+    assert bad.exit_code == 1 and "matlab" in bad.stderr
+
+
+def test_validate_reports_file_and_line(tmp_path):
+    good, bad = tmp_path / "good.py", tmp_path / "bad.py"
+    good.write_text(GOOD)
+    bad.write_text(BAD)
+    assert invoke("validate", str(good)).exit_code == 0
+    result = invoke("validate", str(bad))
+    assert result.exit_code == 1
+    assert f"{bad}:5" in result.stderr
+    assert "first parameter is 'img', but must be 'image'" in result.stderr
+    data = json.loads(invoke("validate", str(bad), "--json").stdout)
+    assert data["valid"] is False and data["errors"][0]["line"] == 5
+
+
+def test_add_list_info_remove_round_trip(tmp_path, functions_dir):
+    source = tmp_path / "scale.py"
+    source.write_text(GOOD)
+    added = invoke("add", str(source))
+    assert added.exit_code == 0, added.output
+    assert (functions_dir / "scale.py").read_text() == GOOD
+    again = invoke("add", str(source))
+    assert again.exit_code == 1 and "already exists" in again.stderr
+    assert invoke("add", str(source), "--replace").exit_code == 0
+
+    listed = json.loads(invoke("list", "--json").stdout)
+    (entry,) = [e for e in listed if e["key"] == "openhcs:scale"]
+    assert entry["namespace"] == "openhcs" and entry["name"] == "scale"
+    assert entry["input_memory_type"] == entry["output_memory_type"] == "numpy"
+    assert entry["source"] == "folder"
+    assert entry["distribution"] is None and entry["version"] is None
+    assert json.loads(invoke("list", "--json", "-m", "torch").stdout) == []
+
+    info = invoke("info", "scale")
+    assert info.exit_code == 0 and "Multiply by a factor." in info.stdout
+    assert str(functions_dir / "scale.py") in info.stdout
+
+    assert invoke("remove", "scale").exit_code == 0
+    assert not (functions_dir / "scale.py").exists()
+    missing = invoke("remove", "scale")
+    assert missing.exit_code == 1 and "no custom function" in missing.stderr
+    assert invoke("remove", "../etc").exit_code == 1
+
+
+def test_add_invalid_file_prints_line_and_saves_nothing(tmp_path, functions_dir):
+    source = tmp_path / "bad.py"
+    source.write_text(BAD)
+    result = invoke("add", str(source))
+    assert result.exit_code == 1
+    assert ":5" in result.stderr and "must be 'image'" in result.stderr
+    assert not functions_dir.exists() or not list(functions_dir.glob("*.py"))
+
+
+def _tiff(path: Path, data: np.ndarray) -> Path:
+    tifffile.imwrite(path, data, photometric="minisblack")
+    return path
+
+
+def test_rgb_tiff_samples_become_channels(tmp_path):
+    from openhcs_plugins._images import read_stack
+
+    rgb = np.zeros((5, 6, 3), dtype=np.uint8)
+    rgb[..., 1] = 7
+    tifffile.imwrite(tmp_path / "rgb.tif", rgb, photometric="rgb")
+    stack = read_stack(tmp_path / "rgb.tif")
+    assert stack.shape == (3, 5, 6) and np.all(stack[1] == 7)
+
+
+def test_run_writes_tiff_with_provenance_and_preview(tmp_path, functions_dir):
+    (tmp_path / "scale.py").write_text(GOOD)
+    assert invoke("add", str(tmp_path / "scale.py")).exit_code == 0
+    image = _tiff(tmp_path / "in.tif", np.arange(12, dtype=np.float32).reshape(3, 4))
+    out = tmp_path / "out.tif"
+    preview = tmp_path / "preview.png"
+    result = invoke(
+        "run",
+        "openhcs:scale",
+        str(image),
+        "-o",
+        str(out),
+        "-p",
+        "factor=3",
+        "--preview",
+        str(preview),
+    )
+    assert result.exit_code == 0, result.output
+    from openhcs_plugins._images import read_stack
+
+    data = read_stack(out)
+    assert data.shape == (1, 3, 4)  # 2D promoted to (1, Y, X)
+    assert np.array_equal(data[0], np.arange(12).reshape(3, 4) * 3)
+    prov = read_provenance(out)
+    assert prov["function"] == "openhcs:scale"
+    assert prov["parameters"] == {"factor": 3.0}
+    assert len(prov["inputs"][0]["sha256"]) == 64
+    assert preview.read_bytes().startswith(b"\x89PNG")
+
+
+def test_run_parses_params_against_the_signature(tmp_path, functions_dir):
+    (tmp_path / "scale.py").write_text(GOOD)
+    invoke("add", str(tmp_path / "scale.py"))
+    image = _tiff(tmp_path / "in.tif", np.ones((1, 2, 2), dtype=np.float32))
+    wrong_type = invoke(
+        "run", "scale", str(image), "-o", str(tmp_path / "o.tif"), "-p", "factor=big"
+    )
+    assert wrong_type.exit_code == 1 and "'big' is not a number" in wrong_type.stderr
+    wrong_name = invoke("run", "scale", str(image), "-o", str(tmp_path / "o.tif"), "-p", "sigma=2")
+    assert wrong_name.exit_code == 1 and "no parameter 'sigma'" in wrong_name.stderr
+    assert "factor, clip" in wrong_name.stderr
+    ok = invoke(
+        "run",
+        "scale",
+        str(image),
+        "-o",
+        str(tmp_path / "o.tif"),
+        "-p",
+        "factor=5",
+        "-p",
+        "clip=true",
+    )
+    assert ok.exit_code == 0
+    assert tifffile.imread(tmp_path / "o.tif").max() == 1.0
+
+
+def test_run_on_several_files_reports_one_failure_and_finishes_the_rest(tmp_path, functions_dir):
+    (tmp_path / "scale.py").write_text(GOOD)
+    invoke("add", str(tmp_path / "scale.py"))
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    _tiff(inputs / "a.tif", np.ones((2, 3, 3), dtype=np.float32))
+    (inputs / "b.tif").write_bytes(b"not a tiff at all")
+    _tiff(inputs / "c.tif", np.ones((1, 3, 3), dtype=np.uint16))
+    out = tmp_path / "out"
+    result = invoke("run", "openhcs:scale", str(inputs), "-o", str(out))
+    assert result.exit_code == 1
+    assert "b.tif" in result.stderr and "1 of 3 input(s) failed" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a.tif", "c.tif"]
+
+
+def test_unknown_function_suggests_a_close_key(tmp_path, functions_dir):
+    (tmp_path / "scale.py").write_text(GOOD)
+    invoke("add", str(tmp_path / "scale.py"))
+    image = _tiff(tmp_path / "in.tif", np.ones((1, 2, 2), dtype=np.float32))
+    result = invoke("run", "openhcs:scael", str(image), "-o", str(tmp_path / "o.tif"))
+    assert result.exit_code == 1 and "Did you mean: openhcs:scale" in result.stderr
+
+
+def test_demo_registers_examples_and_writes_outputs(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "openhcs_plugins.cli", "demo", "-o", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    for name in (
+        "subtract_background",
+        "gaussian_blur",
+        "normalize_percentile",
+        "threshold_measure",
+    ):
+        assert f"openhcs:{name}" in result.stdout
+    output = tifffile.imread(tmp_path / "demo" / "cells_subtract_background.tif")
+    source = tifffile.imread(tmp_path / "demo" / "cells.tif")
+    assert output.shape == source.shape == (2, 256, 256)
+    # Background removal lowers the median (the uneven background) far more than the peaks.
+    assert np.median(output) < 0.2 * np.median(source)
+    assert (tmp_path / "demo" / "preview.png").stat().st_size > 1000
