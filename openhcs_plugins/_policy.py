@@ -1,0 +1,554 @@
+"""The static policy for user code: which modules, attributes, builtins and decorators it may use.
+
+The policy is data; :mod:`openhcs_plugins._inspection` applies it in one pass over the syntax
+tree. It is built from SECURITY-NOTES.md, "What holds statically":
+
+- a module **allowlist** by submodule (``scipy.ndimage``, not ``scipy``), with explicit
+  exclusions inside allowed packages (``numpy.f2py``, ``torch.hub``); the longest matching
+  entry decides, so ``numpy.lib.stride_tricks`` can be allowed while ``numpy.lib`` is not;
+- no attribute whose name starts with ``_`` except a few read-only dunders;
+- a deny list of attribute names that reach files, processes, native code or interpreter
+  internals from objects the allowlist hands out (``np.f2py``, ``image.ctypes``, ``torch.os``,
+  ``typing.sys``, ``gen.gi_frame``);
+- builtins denied by reference, not only by call (``f = eval`` is refused too);
+- decorators limited to the memory-type decorators and a small allowlist;
+- calls at definition time (module level, class bodies, defaults, annotations, decorator
+  arguments) limited to a few constructors.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+__all__ = [
+    "ALLOWED",
+    "DECORATOR_PATHS",
+    "DENIED",
+    "MEMORY_DECORATOR_NAMES",
+    "PARENT",
+    "UNKNOWN",
+    "ImportPolicy",
+]
+
+#: path_status results.
+ALLOWED = "allowed"
+DENIED = "denied"
+#: a package that only leads to allowed submodules (``scipy`` for ``scipy.ndimage``): it may be
+#: imported and used as the base of an attribute chain, but not passed around on its own.
+PARENT = "parent"
+UNKNOWN = "unknown"
+
+#: The six memory-type decorator names, in the order the OpenHCS documentation lists them.
+MEMORY_DECORATOR_NAMES: tuple[str, ...] = (
+    "numpy",
+    "cupy",
+    "torch",
+    "tensorflow",
+    "jax",
+    "pyclesperanto",
+)
+
+#: Modules that export the memory-type decorators, in this package and in OpenHCS.
+DECORATOR_MODULES: tuple[str, ...] = (
+    "openhcs_plugins",
+    "openhcs_plugins.memory",
+    "openhcs_plugins.decorators",
+    "openhcs.core.memory",
+    "openhcs.core.memory.decorators",
+)
+
+#: Fully qualified decorator path -> memory type name (or ``"memory_types"``).
+DECORATOR_PATHS: dict[str, str] = {
+    f"{module}.{name}": name
+    for module in DECORATOR_MODULES
+    for name in (*MEMORY_DECORATOR_NAMES, "memory_types")
+}
+
+# -- modules ---------------------------------------------------------------------------------
+
+#: The documented OpenHCS blocklist plus the modules SECURITY-NOTES.md names as escape routes.
+#: Everything off the allowlist is refused anyway; these get the documented message
+#: ("Dangerous import detected").
+_BLOCKED_MODULES = frozenset(
+    """
+    os sys subprocess shutil glob socket urllib requests http eval exec compile __import__
+    importlib builtins posix nt pathlib io tempfile ctypes pickle marshal multiprocessing
+    asyncio runpy code codeop gc inspect threading _thread signal operator pty pdb platform
+    shelve sqlite3 ftplib smtplib telnetlib webbrowser zipimport zipfile tarfile types site
+    sysconfig cffi dill cloudpickle joblib concurrent resource mmap fcntl select selectors ssl
+    xmlrpc urllib3 httpx aiohttp paramiko traceback linecache tokenize string copyreg atexit
+    faulthandler tracemalloc weakref contextlib logging _posixsubprocess _io _ctypes _pickle
+    """.split()
+)
+
+_OPENHCS_LEAVES = frozenset(
+    {f"{module}.{name}" for module in DECORATOR_MODULES for name in (*MEMORY_DECORATOR_NAMES,)}
+    | {f"{module}.memory_types" for module in DECORATOR_MODULES}
+    | {
+        f"{module}.{name}"
+        for module in ("openhcs_plugins", "openhcs_plugins.memory")
+        for name in ("MemoryType", "CONTRACTS", "convert_memory", "detect_memory_type")
+    }
+)
+
+_ALLOWED_MODULES = frozenset(
+    {
+        # the standard library: pure computation, no files, processes or introspection
+        "__future__",
+        "abc",
+        "bisect",
+        "cmath",
+        "collections",
+        "copy",
+        "dataclasses",
+        "decimal",
+        "enum",
+        "fractions",
+        "functools",
+        "heapq",
+        "itertools",
+        "math",
+        "numbers",
+        "random",
+        "re",
+        "statistics",
+        "textwrap",
+        "typing",
+        "warnings",
+        # numpy and its processing submodules (exclusions below)
+        "numpy",
+        "numpy.lib.stride_tricks",
+        "numpy.lib.scimath",
+        "numpy.lib.mixins",
+        "numpy.lib.recfunctions",
+        "numpy.lib.array_utils",
+        # scipy: processing submodules only
+        "scipy.ndimage",
+        "scipy.signal",
+        "scipy.fft",
+        "scipy.fftpack",
+        "scipy.linalg",
+        "scipy.stats",
+        "scipy.interpolate",
+        "scipy.special",
+        "scipy.optimize",
+        "scipy.spatial",
+        "scipy.constants",
+        # scikit-image: processing modules only (no io, no data downloads)
+        "skimage.filters",
+        "skimage.morphology",
+        "skimage.measure",
+        "skimage.segmentation",
+        "skimage.exposure",
+        "skimage.restoration",
+        "skimage.transform",
+        "skimage.feature",
+        "skimage.util",
+        "skimage.color",
+        "skimage.draw",
+        "skimage.metrics",
+        "skimage.registration",
+        # the array frameworks of the memory types (exclusions below)
+        "torch",
+        "jax",
+        "tensorflow",
+        "cupy",
+        "cupyx.scipy.ndimage",
+        "pyclesperanto",
+    }
+    | _OPENHCS_LEAVES
+)
+
+#: Parts of allowed packages that reach files, processes, native code, the network or
+#: serialisation. The longest matching entry wins over ``_ALLOWED_MODULES``.
+_DENIED_MODULES = frozenset(
+    {
+        "numpy.f2py",
+        "numpy.ctypeslib",
+        "numpy.testing",
+        "numpy.lib",
+        "numpy.distutils",
+        "numpy.core",
+        "numpy.conftest",
+        "numpy.load",
+        "numpy.save",
+        "numpy.savez",
+        "numpy.savez_compressed",
+        "numpy.savetxt",
+        "numpy.loadtxt",
+        "numpy.genfromtxt",
+        "numpy.fromfile",
+        "numpy.fromregex",
+        "numpy.memmap",
+        "numpy.DataSource",
+        "scipy.linalg.cython_blas",
+        "scipy.linalg.cython_lapack",
+        "scipy.special.cython_special",
+        "torch.hub",
+        "torch.ops",
+        "torch.utils",
+        "torch.library",
+        "torch.classes",
+        "torch.package",
+        "torch.serialization",
+        "torch.multiprocessing",
+        "torch.distributed",
+        "torch.fx",
+        "torch.jit",
+        "torch.onnx",
+        "torch.profiler",
+        "torch.testing",
+        "torch.export",
+        "torch.os",
+        "torch.sys",
+        "torch.ctypes",
+        "torch.importlib",
+        "torch.load",
+        "torch.save",
+        "torch.from_file",
+        "torch.glob",
+        "torch.nn.parallel",
+        "torch.cuda.tunable",
+        "torch.autograd.profiler",
+        "torch.autograd.function.hooks",
+        "tensorflow.io",
+        "tensorflow.gfile",
+        "tensorflow.saved_model",
+        "tensorflow.keras.utils",
+        "tensorflow.keras.models",
+        "tensorflow.keras.saving",
+        "tensorflow.summary",
+        "tensorflow.data",
+        "tensorflow.compat",
+        "tensorflow.distribute",
+        "tensorflow.lite",
+        "tensorflow.train",
+        "tensorflow.profiler",
+        "tensorflow.debugging",
+        "tensorflow.sysconfig",
+        "tensorflow.tpu",
+        "tensorflow.load_library",
+        "tensorflow.load_op_library",
+        "jax.profiler",
+        "jax.distributed",
+        "jax.tools",
+        "jax.extend",
+        "jax.experimental",
+        "jax.export",
+        "jax.monitoring",
+        "cupy.cuda",
+        "cupy.testing",
+        "cupy.RawModule",
+        "pyclesperanto.execute",
+        "pyclesperanto.native_execute",
+        "typing.get_type_hints",
+        "typing.ForwardRef",
+        "dataclasses.make_dataclass",
+    }
+)
+
+# -- attributes --------------------------------------------------------------------------------
+
+#: Attribute names refused on any object. Each reaches files, processes, native code or
+#: interpreter internals from something the allowlist hands out; the module names among them
+#: are re-exported by allowed modules (``typing.sys``, ``enum.bltns``, ``torch.os``).
+_DENIED_ATTRIBUTES = frozenset(
+    """
+    f2py ctypeslib ctypes testing lib distutils core_ext
+    load loads loadtxt fromfile tofile from_file to_file memmap open_memmap save savez
+    savez_compressed savetxt savemat loadmat genfromtxt fromregex DataSource dump dumps open
+    os sys subprocess importlib builtins bltns posix nt hub ops io gfile saved_model library
+    classes cpp_extension utils shutil pathlib tempfile pickle marshal multiprocessing asyncio
+    runpy gc inspect threading socket types platform sysconfig site contextlib copyreg
+    operator attrgetter methodcaller system popen spawnv execv get_type_hints ForwardRef
+    evaluate_forward_ref make_dataclass cell_contents mro exec getattr setattr delattr globals
+    locals vars breakpoint
+    f_back f_globals f_locals f_builtins f_code f_trace f_lasti f_trace_lines f_trace_opcodes
+    execute native_execute RawModule core keyword xpx scipy skimage glob traceback logging
+    concurrent weakref uuid json contextvars
+    """.split()
+)
+
+#: Attribute name prefixes refused on any object: file I/O families (``load_state_dict``,
+#: ``savez_compressed``, ``dump``) and frame/code/generator internals (``gi_frame``,
+#: ``co_code``, ``tb_frame``).
+_DENIED_ATTRIBUTE_PREFIXES: tuple[str, ...] = (
+    "load",
+    "save",
+    "dump",
+    "co_",
+    "gi_",
+    "cr_",
+    "ag_",
+    "tb_",
+)
+
+#: Dunder attributes that may be *read*. Writing any dunder attribute is refused.
+_ALLOWED_DUNDER_ATTRIBUTES = frozenset(
+    {"__name__", "__qualname__", "__doc__", "__version__", "__init__", "__len__"}
+)
+
+#: Dunder *names* (variables) that may be used: ``if __name__ == "__main__":``, ``__all__``.
+_ALLOWED_DUNDER_NAMES = frozenset(
+    {"__name__", "__doc__", "__all__", "__version__", "__author__", "__slots__"}
+)
+
+#: Builtins refused by reference (``f = eval`` as well as ``eval(...)``) and as names a user
+#: binds (``def open(...)``): each reads files, runs strings as code, or walks the interpreter.
+_DENIED_BUILTINS = frozenset(
+    """
+    eval exec compile open __import__ globals vars locals getattr setattr delattr breakpoint
+    input help memoryview exit quit copyright credits license dir __build_class__
+    """.split()
+)
+
+#: Dunder methods a class may not define: they run when a class is created, a subclass is
+#: made, an attribute is set on the class, the namespace is dropped, or the host pickles or
+#: type-checks an object, not when the function is called.
+_DENIED_CLASS_HOOKS = frozenset(
+    {
+        "__init_subclass__",
+        "__set_name__",
+        "__del__",
+        "__reduce__",
+        "__reduce_ex__",
+        "__getstate__",
+        "__setstate__",
+        "__getnewargs__",
+        "__getnewargs_ex__",
+        "__class_getitem__",
+        "__mro_entries__",
+        "__prepare__",
+        "__instancecheck__",
+        "__subclasscheck__",
+        "__subclasshook__",
+    }
+)
+
+# -- decorators and definition-time calls ------------------------------------------------------
+
+_ALLOWED_DECORATORS = frozenset(
+    {
+        "builtins.staticmethod",
+        "builtins.classmethod",
+        "builtins.property",
+        "functools.wraps",
+        "functools.lru_cache",
+        "functools.cache",
+        "functools.cached_property",
+        "functools.total_ordering",
+        "dataclasses.dataclass",
+        "typing.overload",
+        "typing.final",
+        "typing.runtime_checkable",
+        "abc.abstractmethod",
+        "enum.unique",
+        "torch.no_grad",
+        "torch.inference_mode",
+        "jax.jit",
+        "jax.vmap",
+    }
+)
+
+#: Callables that may run at definition time (module level, class bodies, defaults,
+#: annotations, decorator arguments): constructors of constants, nothing that does work.
+_DEFINITION_TIME_CALLS = frozenset(
+    {
+        *(
+            f"builtins.{name}"
+            for name in """int float complex str bytes bool tuple list dict set frozenset range
+            slice object len min max abs round sorted reversed enumerate zip sum any all chr ord
+            divmod pow""".split()
+        ),
+        "typing.TypeVar",
+        "typing.NewType",
+        "typing.NamedTuple",
+        "typing.TypedDict",
+        "typing.ParamSpec",
+        "typing.cast",
+        "collections.namedtuple",
+        "collections.OrderedDict",
+        "collections.defaultdict",
+        "collections.Counter",
+        "collections.deque",
+        "dataclasses.field",
+        "enum.auto",
+        "enum.Enum",
+        "enum.IntEnum",
+        "enum.Flag",
+        "enum.IntFlag",
+        "functools.partial",
+        "re.compile",
+        "fractions.Fraction",
+        "decimal.Decimal",
+        *(
+            f"numpy.{name}"
+            for name in """array asarray dtype finfo iinfo float16 float32 float64 int8 int16
+            int32 int64 uint8 uint16 uint32 uint64 bool_ complex64 complex128 ones zeros full eye
+            identity arange linspace logspace deg2rad radians sqrt exp log""".split()
+        ),
+        "numpy.random.default_rng",
+        "scipy.ndimage.generate_binary_structure",
+        "scipy.ndimage.iterate_structure",
+        *(
+            f"skimage.morphology.{name}"
+            for name in """disk ball square rectangle diamond octagon star cube
+            footprint_rectangle""".split()
+        ),
+        "torch.tensor",
+        "torch.device",
+    }
+)
+#: Modules whose every function may run at definition time (pure math on numbers).
+_DEFINITION_TIME_CALL_MODULES: tuple[str, ...] = ("math", "cmath")
+
+
+@dataclass(frozen=True)
+class ImportPolicy:
+    """What user code may import, read and call; see ``docs/validation.md``.
+
+    ``ImportPolicy.default()`` is the policy of the ``user`` trust level. Settings widen it with
+    :meth:`with_additions`::
+
+        >>> policy = ImportPolicy.default().with_additions(modules=["pandas"])
+        >>> policy.path_status("pandas.DataFrame")
+        'allowed'
+    """
+
+    #: dotted paths whose whole subtree is allowed (``scipy.ndimage``).
+    allowed_modules: frozenset[str] = _ALLOWED_MODULES
+    #: dotted paths excluded inside allowed packages (``numpy.f2py``); longest entry wins.
+    denied_modules: frozenset[str] = _DENIED_MODULES
+    #: modules that get the documented "Dangerous import detected" message.
+    blocked_modules: frozenset[str] = _BLOCKED_MODULES
+    denied_attributes: frozenset[str] = _DENIED_ATTRIBUTES
+    denied_attribute_prefixes: tuple[str, ...] = _DENIED_ATTRIBUTE_PREFIXES
+    allowed_dunder_attributes: frozenset[str] = _ALLOWED_DUNDER_ATTRIBUTES
+    allowed_dunder_names: frozenset[str] = _ALLOWED_DUNDER_NAMES
+    denied_builtins: frozenset[str] = _DENIED_BUILTINS
+    denied_class_hooks: frozenset[str] = _DENIED_CLASS_HOOKS
+    allowed_decorators: frozenset[str] = _ALLOWED_DECORATORS
+    definition_time_calls: frozenset[str] = _DEFINITION_TIME_CALLS
+    definition_time_call_modules: tuple[str, ...] = _DEFINITION_TIME_CALL_MODULES
+    #: attribute names allowed even though they match a denied prefix (settings additions).
+    allowed_attributes: frozenset[str] = frozenset()
+    #: limits of the traversal: source size in bytes, syntax-tree nodes, nesting depth.
+    max_source_bytes: int = 1_000_000
+    max_nodes: int = 200_000
+    max_depth: int = 100
+
+    _table: dict[str, bool] = field(init=False, repr=False, compare=False, hash=False)
+    _parents: frozenset[str] = field(init=False, repr=False, compare=False, hash=False)
+    _status_cache: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        table = {path: False for path in self.denied_modules}
+        table.update({path: True for path in self.allowed_modules})
+        # an entry on both lists is denied: additions remove their paths from the deny list
+        for path in self.denied_modules & self.allowed_modules:
+            table[path] = False
+        parents = set()
+        for path in self.allowed_modules:
+            parts = path.split(".")
+            parents.update(".".join(parts[:i]) for i in range(1, len(parts)))
+        object.__setattr__(self, "_table", table)
+        object.__setattr__(self, "_parents", frozenset(parents))
+        object.__setattr__(self, "_status_cache", {})
+
+    @classmethod
+    def default(cls) -> ImportPolicy:
+        """The policy of the ``user`` level (cached; the object is immutable)."""
+        return _default_policy()
+
+    def with_additions(
+        self,
+        *,
+        modules: Iterable[str] = (),
+        attributes: Iterable[str] = (),
+        decorators: Iterable[str] = (),
+    ) -> ImportPolicy:
+        """A copy that also allows ``modules`` (with their submodules), the attribute names
+        ``attributes`` and the decorators ``decorators`` (dotted paths such as
+        ``"numba.njit"``). Additions win over the built-in deny lists."""
+        modules = frozenset(m.strip() for m in modules if m and m.strip())
+        attributes = frozenset(a.strip() for a in attributes if a and a.strip())
+        decorators = frozenset(d.strip() for d in decorators if d and d.strip())
+        denied = frozenset(
+            path
+            for path in self.denied_modules
+            if not any(path == m or path.startswith(m + ".") for m in modules)
+        )
+        blocked = frozenset(
+            name
+            for name in self.blocked_modules
+            if not any(m.split(".")[0] == name for m in modules)
+        )
+        return replace(
+            self,
+            allowed_modules=self.allowed_modules | modules,
+            denied_modules=denied,
+            blocked_modules=blocked,
+            denied_attributes=self.denied_attributes - attributes,
+            denied_builtins=self.denied_builtins - attributes,
+            allowed_attributes=self.allowed_attributes | attributes,
+            allowed_dunder_attributes=self.allowed_dunder_attributes
+            | frozenset(a for a in attributes if a.startswith("__") and a.endswith("__")),
+            allowed_decorators=self.allowed_decorators | decorators,
+        )
+
+    # -- queries used by the inspection pass ---------------------------------------------------
+    def path_status(self, path: str) -> str:
+        """``allowed``, ``denied``, ``parent`` or ``unknown`` for a dotted module path.
+
+        The longest entry of the allow and deny lists that is a prefix of ``path`` (at a dot)
+        decides; a path that only leads to allowed entries is a ``parent``.
+        """
+        cache = self._status_cache
+        status = cache.get(path)
+        if status is None:
+            status = self._path_status(path)
+            if len(cache) > 50_000:
+                cache.clear()
+            cache[path] = status
+        return status
+
+    def _path_status(self, path: str) -> str:
+        table = self._table
+        verdict = table.get(path)
+        if verdict is not None:
+            return ALLOWED if verdict else DENIED
+        end = len(path)
+        while True:
+            end = path.rfind(".", 0, end)
+            if end <= 0:
+                break
+            verdict = table.get(path[:end])
+            if verdict is not None:
+                return ALLOWED if verdict else DENIED
+        return PARENT if path in self._parents else UNKNOWN
+
+    def attribute_denied(self, name: str) -> bool:
+        """True when the attribute name is on the deny list or starts with a denied prefix."""
+        if name in self.denied_attributes:
+            return True
+        if name in self.allowed_attributes:
+            return False
+        return name.startswith(self.denied_attribute_prefixes)
+
+    def is_blocked(self, module: str) -> bool:
+        """True for modules on the documented blocklist (they get its message)."""
+        return module.split(".", 1)[0] in self.blocked_modules
+
+    def definition_time_call_allowed(self, path: str) -> bool:
+        """True when calling ``path`` at definition time is allowed."""
+        if path in self.definition_time_calls:
+            return True
+        module = path.rpartition(".")[0]
+        return module in self.definition_time_call_modules
+
+
+@functools.lru_cache(maxsize=1)
+def _default_policy() -> ImportPolicy:
+    return ImportPolicy()
