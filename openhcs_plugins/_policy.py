@@ -469,16 +469,23 @@ class ImportPolicy:
         attributes: Iterable[str] = (),
         decorators: Iterable[str] = (),
     ) -> ImportPolicy:
-        """A copy that also allows ``modules`` (with their submodules), the attribute names
-        ``attributes`` and the decorators ``decorators`` (dotted paths such as
-        ``"numba.njit"``). Additions win over the built-in deny lists."""
+        """A copy that also allows ``modules`` (with their submodules), ``attributes`` and
+        ``decorators`` (dotted paths such as ``"numba.njit"``). Additions win over the built-in
+        deny lists.
+
+        An attribute is a name (``"load_state_dict"``: allowed on any object) or a dotted path
+        (``"numpy.load"``: that path is allowed, and its last name is no longer refused by name;
+        other excluded paths such as ``torch.load`` stay refused).
+        """
         modules = frozenset(m.strip() for m in modules if m and m.strip())
         attributes = frozenset(a.strip() for a in attributes if a and a.strip())
         decorators = frozenset(d.strip() for d in decorators if d and d.strip())
+        paths = modules | frozenset(a for a in attributes if "." in a)
+        names = frozenset(a.rsplit(".", 1)[-1] for a in attributes)
         denied = frozenset(
             path
             for path in self.denied_modules
-            if not any(path == m or path.startswith(m + ".") for m in modules)
+            if not any(path == m or path.startswith(m + ".") for m in paths)
         )
         blocked = frozenset(
             name
@@ -487,14 +494,14 @@ class ImportPolicy:
         )
         return replace(
             self,
-            allowed_modules=self.allowed_modules | modules,
+            allowed_modules=self.allowed_modules | paths,
             denied_modules=denied,
             blocked_modules=blocked,
-            denied_attributes=self.denied_attributes - attributes,
-            denied_builtins=self.denied_builtins - attributes,
-            allowed_attributes=self.allowed_attributes | attributes,
+            denied_attributes=self.denied_attributes - names,
+            denied_builtins=self.denied_builtins - names,
+            allowed_attributes=self.allowed_attributes | names,
             allowed_dunder_attributes=self.allowed_dunder_attributes
-            | frozenset(a for a in attributes if a.startswith("__") and a.endswith("__")),
+            | frozenset(a for a in names if a.startswith("__") and a.endswith("__")),
             allowed_decorators=self.allowed_decorators | decorators,
         )
 

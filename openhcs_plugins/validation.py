@@ -379,8 +379,12 @@ def _syntax_hint(exc: SyntaxError) -> str:
 
 # -- encoding ----------------------------------------------------------------------------------
 
-_COOKIE = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
-_COOKIE_BYTES = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
+# A coding declaration anywhere in a comment of the first two lines, where a line ends at
+# "\r\n", "\r" or "\n" as for the tokenizer (which honours b"\r# coding: utf-7").
+_COOKIE = re.compile(r"coding[:=][ \t]*([-\w.]+)", re.ASCII)
+_COOKIE_BYTES = re.compile(rb"coding[:=][ \t]*([-\w.]+)", re.ASCII)
+_FIRST_LINES = re.compile(r"\r\n|\r|\n")
+_FIRST_LINES_BYTES = re.compile(rb"\r\n|\r|\n")
 
 
 def _cookie_problem(name: str, line: int) -> Finding | None:
@@ -411,13 +415,11 @@ def _decode(code: Any, policy: ImportPolicy) -> tuple[str | None, Finding | None
         data = bytes(code)
         if len(data) > policy.max_source_bytes:
             return None, too_large
-        for number, line in enumerate(data.split(b"\n", 2)[:2], start=1):
-            match = _COOKIE_BYTES.match(line)
-            if match:
+        for number, line in enumerate(_FIRST_LINES_BYTES.split(data, 2)[:2], start=1):
+            for match in _COOKIE_BYTES.finditer(line, line.find(b"#") + 1 or len(line)):
                 problem = _cookie_problem(match.group(1).decode("ascii"), number)
                 if problem is not None:
                     return None, problem
-                break
         if data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8) :]
         try:
@@ -439,14 +441,12 @@ def _decode(code: Any, policy: ImportPolicy) -> tuple[str | None, Finding | None
         )
     if len(code) > policy.max_source_bytes:
         return None, too_large
-    if "coding" in code[:400]:
-        for number, line in enumerate(code.split("\n", 2)[:2], start=1):
-            match = _COOKIE.match(line)
-            if match:
+    for number, line in enumerate(_FIRST_LINES.split(code, 2)[:2], start=1):
+        if "coding" in line:
+            for match in _COOKIE.finditer(line, line.find("#") + 1 or len(line)):
                 problem = _cookie_problem(match.group(1), number)
                 if problem is not None:
                     return code, problem
-                break
     if not code.isascii():
         try:
             code.encode("utf-8")

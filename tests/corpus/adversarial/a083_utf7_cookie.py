@@ -1,0 +1,13 @@
+# route: a # -*- coding: utf-7 -*- cookie makes a comment a statement
+# -*- coding: utf-7 -*-
+# expect: encoding
+from openhcs_plugins.memory import numpy
+import numpy as np
+
+
+# a harmless comment +AAo-import os+AAo-os.system("id")+AAo-
+
+
+@numpy
+def process(image):
+    return image
