@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _frameworks import requires_framework
+from _frameworks import framework_state, requires_framework
 
 from openhcs_plugins.memory import MemoryType
 from openhcs_plugins.templates import (
@@ -92,6 +92,9 @@ def test_template_passes_validate_code(memory_type: str) -> None:
 @pytest.mark.parametrize("memory_type", AVAILABLE_MEMORY_TYPES)
 def test_template_declares_its_memory_type_once_executed(memory_type: str) -> None:
     # A template imports its framework, so it must be importable (not necessarily usable).
+    # framework_state imports it first the way the conversion layer does (pyclesperanto needs
+    # its OpenCL set-up before the first import, or it stays without a device for the session).
+    framework_state(memory_type)
     pytest.importorskip(memory_type, reason=f"{memory_type} is not installed")
     function = _exec_template(memory_type)
     assert function.__name__ == TEMPLATE_FUNCTION_NAME
