@@ -88,6 +88,7 @@ __all__ = [
     "loader_for",
     "makes_functions_at_import",
     "module_loader",
+    "policy_for",
     "register_discoveries",
     "validator_key",
 ]
@@ -416,62 +417,75 @@ def _walk_tb(exc: BaseException) -> Iterable[tuple[Any, int]]:
     return traceback.walk_tb(exc.__traceback__)
 
 
-def _as_problem(candidate: Candidate, error: Any, kind: str) -> Problem:
-    """A validator finding (a ``ValidationError``) as a problem of ``candidate``."""
+def _as_problem(
+    candidate: Candidate, error: Any, names: set[str] | frozenset[str], kind: str = ""
+) -> Problem:
+    """A validator finding (a ``ValidationError``) as a problem of ``candidate``.
+
+    ``names`` are the functions the validator found: a finding inside one of them names its key.
+    """
     message = error.message
     if error.code_snippet:
         message += f" ({error.code_snippet.strip()})"
-    key = make_key(candidate.namespace, error.function) if error.function else None
-    hint = error.hint or default_hint(candidate)
+    key = make_key(candidate.namespace, error.function) if error.function in names else None
+    hint = default_hint(candidate)
+    if error.hint:
+        # The validator's hint speaks to whoever wrote the code: for a package, its author.
+        if candidate.source is SourceKind.ENTRY_POINT:
+            hint = f"{hint} (for its author: {error.hint})"
+        else:
+            hint = error.hint
     return Problem.for_candidate(
         candidate,
         message,
-        kind=error.rule or kind,
+        kind=kind or error.rule or "invalid",
         line=error.line_number or None,
         key=key,
         hint=hint,
     )
 
 
-def examine(candidate: Candidate) -> Discovery:
+def examine(candidate: Candidate, policy: Any = None) -> Discovery:
     """Validate one candidate and say which of its functions can be registered.
 
-    For packages (trusted by default), a finding about one function refuses only that function;
-    a finding about the module refuses the module. Folder and editor files are all or nothing,
-    as their code runs as one text. Functions made at import time are found by importing the
-    package's module (see the module docstring).
+    Folder and editor files are all or nothing, as their code runs as one text. For packages
+    (trusted by default) a finding about one function refuses only that function, and a
+    finding about the module (syntax, encoding, size) refuses the module. Functions made at
+    import time are found by importing the package's module (see the module docstring); the
+    validator's "decorated function inside another function" and "no decorated function"
+    findings then give way to what the import found.
     """
     from openhcs_plugins.validation import validate_code
 
-    result = validate_code(candidate.text, trust=candidate.trust, filename=candidate.filename)
-    warnings = [_as_problem(candidate, w, "policy") for w in result.warnings]
+    result = validate_code(
+        candidate.text, trust=candidate.trust, policy=policy, filename=candidate.filename
+    )
+    names = frozenset(result.function_names)
+    warnings = [_as_problem(candidate, w, names) for w in result.warnings]
     errors = list(result.errors)
     functions = list(result.functions)
     if candidate.source is not SourceKind.ENTRY_POINT:
         if errors:
-            return Discovery(
-                candidate,
-                (),
-                tuple(_as_problem(candidate, e, "invalid") for e in errors),
-                tuple(warnings),
-            )
+            problems = tuple(_as_problem(candidate, e, names) for e in errors)
+            return Discovery(candidate, (), problems, tuple(warnings))
         return Discovery(candidate, tuple(functions), (), tuple(warnings))
 
     try:
         tree: ast.Module | None = ast.parse(candidate.text, filename=candidate.filename)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         tree = None
-    if tree is None and candidate.text:
-        # A syntax error: the validator's message names the line; nothing else can be read.
-        problems = [_as_problem(candidate, e, "syntax") for e in errors] or [
-            Problem.for_candidate(candidate, "the module has a syntax error", kind="syntax")
+    if tree is None:
+        problems = [_as_problem(candidate, e, names) for e in errors] or [
+            Problem.for_candidate(candidate, "the module cannot be parsed", kind="syntax")
         ]
         return Discovery(candidate, (), tuple(problems), tuple(warnings))
 
-    names = {f.name for f in functions}
-    per_function = [e for e in errors if e.function and e.function in names]
-    module_level = [e for e in errors if e not in per_function]
-    problems = [_as_problem(candidate, e, "invalid") for e in per_function]
+    per_function = [e for e in errors if e.function in names]
+    rest = [e for e in errors if e.function not in names]
+    # Decorator findings outside the static functions: a nested decorated def, or none at all.
+    dynamic = [e for e in rest if e.rule == "decorator"]
+    blocking = [e for e in rest if e.rule != "decorator"]
+    problems = [_as_problem(candidate, e, names) for e in per_function]
     refused = {e.function for e in per_function}
     functions = [f for f in functions if f.name not in refused]
     if candidate.attribute is not None:
@@ -480,20 +494,24 @@ def examine(candidate: Candidate) -> Discovery:
     wants_import = (
         (candidate.attribute is not None and candidate.attribute not in names)
         or (candidate.attribute is None and not names)
-        or (tree is not None and makes_functions_at_import(tree))
+        or bool(dynamic)
+        or makes_functions_at_import(tree)
     )
-    if wants_import and not (module_level and names):
-        found, import_problems, import_warnings = _discover_by_import(candidate, tree, names)
+    if wants_import and not blocking:
+        found, import_problems, import_warnings = _discover_by_import(candidate, tree, set(names))
         warnings += import_warnings
+        problems += import_problems
+        functions += found
         if found or import_problems:
-            # Importing is the authority on what the module makes; module-level findings of
-            # the static reader (e.g. "no decorated function") are superseded.
-            problems += import_problems
-            module_level = [] if found else module_level
-            functions += found
-    if module_level:
-        problems += [_as_problem(candidate, e, "invalid") for e in module_level]
+            # The import is the authority on what the module makes (or why it cannot say).
+            dynamic = []
+    if blocking:
+        problems += [_as_problem(candidate, e, names) for e in blocking]
         functions = []
+    no_function = not functions and not problems
+    problems += [
+        _as_problem(candidate, e, names, "no-function" if no_function else "") for e in dynamic
+    ]
     if not functions and not problems:
         what = (
             f"{candidate.module}:{candidate.attribute}"
@@ -602,6 +620,19 @@ def is_disabled(key: str, settings: Settings | None = None) -> bool:
     return key in names or split_key(key)[0] in names
 
 
+def policy_for(settings: Settings) -> Any:
+    """The import policy the settings ask for: the default one widened by ``policy.*``; None
+    (the validator's default) when the settings add nothing."""
+    additions = settings.policy
+    if not additions.allow_modules and not additions.allow_attributes:
+        return None
+    from openhcs_plugins.validation import ImportPolicy
+
+    return ImportPolicy.default().with_additions(
+        modules=additions.allow_modules, attributes=additions.allow_attributes
+    )
+
+
 def validator_key(settings: Settings | None = None) -> str:
     """Identifies the validator and the settings that decide validation, for the cache.
 
@@ -631,11 +662,17 @@ class _Found:
     entry_point_problems: list[Problem] = field(default_factory=list)
     folder: list[Discovery] = field(default_factory=list)
     folder_problems: list[Problem] = field(default_factory=list)
-    hits: int = 0
+    #: candidates read and validated now (not taken from the cache).
     misses: int = 0
+    #: something was taken from the cache.
+    reused: bool = False
+    #: the cache must be written (something was re-read, or entries disappeared).
+    changed: bool = False
 
 
-def _entry_points_from_cache(state: _cache.CacheState, trust: TrustLevel, found: _Found) -> bool:
+def _entry_points_from_cache(
+    state: _cache.CacheState, trust: TrustLevel, policy: Any, found: _Found
+) -> bool:
     """Rebuild the entry-point discoveries from the cache; False when it cannot be used."""
     try:
         discoveries = [Discovery.from_dict(d) for d in state.entry_points]
@@ -649,18 +686,19 @@ def _entry_points_from_cache(state: _cache.CacheState, trust: TrustLevel, found:
         stamp = _cache.file_stamp(path) if path is not None else None
         if path is not None and (stamp is None or tuple(stamp) != discovery.stamp):
             # The module file changed (an editable install was edited): read just this one.
-            found.entry_points.append(_reexamine(discovery.candidate))
+            found.entry_points.append(_reexamine(discovery.candidate, policy))
             found.misses += 1
+            found.changed = True
         else:
             found.entry_points.append(discovery)
-            found.hits += 1
     found.entry_point_problems.extend(problems)
+    found.reused = True
     return True
 
 
-def _reexamine(candidate: Candidate) -> Discovery:
+def _reexamine(candidate: Candidate, policy: Any) -> Discovery:
     if candidate.path is None or candidate.path.suffix != ".py":
-        return _examine_entry_point(candidate)
+        return _examine_entry_point(candidate, policy)
     try:
         text = read_source(candidate.path)
     except (OSError, UnicodeDecodeError) as exc:
@@ -668,12 +706,12 @@ def _reexamine(candidate: Candidate) -> Discovery:
             candidate, f"cannot read the source: {exc}", kind="unreadable"
         )
         return Discovery(candidate, (), (problem,), ())
-    return _examine_entry_point(replace(candidate, text=text, sha256=""))
+    return _examine_entry_point(replace(candidate, text=text, sha256=""), policy)
 
 
-def _examine_entry_point(candidate: Candidate) -> Discovery:
+def _examine_entry_point(candidate: Candidate, policy: Any) -> Discovery:
     stamp = _cache.file_stamp(candidate.path) if candidate.path is not None else None
-    discovery = examine(candidate)
+    discovery = examine(candidate, policy)
     # The text is not kept: packages are imported by name, and the cache stays small.
     return replace(
         discovery,
@@ -682,17 +720,19 @@ def _examine_entry_point(candidate: Candidate) -> Discovery:
     )
 
 
-def _discover_entry_points(trust: TrustLevel, found: _Found) -> None:
+def _discover_entry_points(trust: TrustLevel, policy: Any, found: _Found) -> None:
     for item in EntryPointSource(trust).candidates():
         if isinstance(item, Problem):
             found.entry_point_problems.append(item)
         else:
-            found.entry_points.append(_examine_entry_point(item))
+            found.entry_points.append(_examine_entry_point(item, policy))
             found.misses += 1
+    # Even an environment without any plugin left must record its new fingerprint.
+    found.changed = True
 
 
 def _discover_folder(
-    folder: Path, trust: TrustLevel, state: _cache.CacheState | None, found: _Found
+    folder: Path, trust: TrustLevel, policy: Any, state: _cache.CacheState | None, found: _Found
 ) -> None:
     cached = state.folder if state is not None else {}
     for item in FolderSource(folder, trust).candidates():
@@ -707,10 +747,17 @@ def _discover_folder(
                 discovery = None
             if discovery is not None and discovery.candidate.trust is trust:
                 found.folder.append(discovery)
-                found.hits += 1
+                found.reused = True
                 continue
-        found.folder.append(examine(item))
+        found.folder.append(examine(item, policy))
         found.misses += 1
+        found.changed = True
+    prefix = str(folder) + os.sep
+    current = {str(d.candidate.path) for d in found.folder} | {
+        p.file for p in found.folder_problems if p.file
+    }
+    if any(path.startswith(prefix) and path not in current for path in cached):
+        found.changed = True  # files were deleted: drop their records
 
 
 def _folder_record(discovery: Discovery) -> dict[str, Any]:
@@ -835,6 +882,7 @@ def load_plugins(
         settings = _load_settings()
     ep_trust = settings.trust.level_for("entry_point")
     folder_trust = settings.trust.level_for("folder")
+    policy = policy_for(settings)
     folder_path = Path(folder) if folder is not None else None
     if include_folder and folder_path is None:
         folder_path = _default_folder()
@@ -851,16 +899,16 @@ def load_plugins(
     if include_entry_points:
         fingerprint = _cache.environment_fingerprint([key])
         if state is not None and state.fingerprint == fingerprint:
-            ep_state_valid = _entry_points_from_cache(state, ep_trust, found)
+            ep_state_valid = _entry_points_from_cache(state, ep_trust, policy, found)
             if not ep_state_valid:
                 found.entry_points.clear()
                 found.entry_point_problems.clear()
         if not ep_state_valid:
-            _discover_entry_points(ep_trust, found)
+            _discover_entry_points(ep_trust, policy, found)
     if include_folder:
-        _discover_folder(folder_path, folder_trust, state, found)
+        _discover_folder(folder_path, folder_trust, policy, state, found)
 
-    if use_cache and found.misses:
+    if use_cache and found.changed:
         new_state = _cache.CacheState(validator=key)
         if state is not None:
             new_state.folder = dict(state.folder)
@@ -891,11 +939,14 @@ def load_plugins(
     )
     if verify:
         report = _verify(adapter.registry, report)
-    cache_state = "off"
-    if use_cache and not refresh:
-        cache_state = "warm" if not found.misses else ("partial" if found.hits else "cold")
-    elif use_cache:
+    if not use_cache:
+        cache_state = "off"
+    elif state is None:  # missing, unreadable, written by another validator, or refresh
         cache_state = "cold"
+    elif not found.misses and (ep_state_valid or not include_entry_points):
+        cache_state = "warm"
+    else:
+        cache_state = "partial" if found.reused else "cold"
     report = replace(report, cache=cache_state, seconds=time.perf_counter() - started)
     if strict and report.problems:
         raise PluginLoadError(report)

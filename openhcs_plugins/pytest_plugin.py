@@ -48,6 +48,7 @@ from openhcs_plugins.loader import (
     examine,
     register_discoveries,
 )
+from openhcs_plugins.memory import CONTRACT_ATTRIBUTE
 from openhcs_plugins.registry import FunctionLoadError, FunctionRegistry
 
 __all__ = [
@@ -263,8 +264,10 @@ class ContractChecker:
         except FunctionLoadError as exc:
             report.failed[key] = str(exc)
             return report
+        # The loaded function's own declaration is the truth (the listing may be static).
+        contract = getattr(func, CONTRACT_ATTRIBUTE)
         try:
-            if info.contract == "PURE_2D":
+            if contract == "PURE_2D":
                 result = func(image, slice_by_slice=True, **params)
             else:
                 result = func(image, **params)
@@ -284,7 +287,7 @@ class ContractChecker:
             report.failed[key] = f"returned a {kind} array; it declares {info.output_memory_type}"
             return report
         ndim = len(head.shape)
-        wanted = (2, 3) if info.contract == "VOLUMETRIC_TO_SLICE" else (3,)
+        wanted = (2, 3) if contract == "VOLUMETRIC_TO_SLICE" else (3,)
         if ndim not in wanted:
             report.failed[key] = (
                 f"returned shape {tuple(head.shape)} for a {shape} (C, Y, X) stack; "
