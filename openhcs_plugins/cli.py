@@ -464,6 +464,15 @@ def demo(
     )
 
 
+def _mount_subcommands() -> None:
+    from openhcs_plugins._cli_settings import settings_app
+
+    app.add_typer(settings_app, name="settings", help="Show and edit settings.")
+
+
+_mount_subcommands()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

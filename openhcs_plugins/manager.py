@@ -34,8 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from openhcs_plugins._execution import CodeExecutionError, decorated_function, exec_candidate
 from openhcs_plugins._execution import folder_loader as _folder_loader
 from openhcs_plugins._storage import (
@@ -59,6 +57,7 @@ from openhcs_plugins.registry import (
     info_from_static,
     make_key,
 )
+from openhcs_plugins.settings import Settings, load_settings
 from openhcs_plugins.signals import custom_function_signals
 from openhcs_plugins.validation import (
     ValidationError,
@@ -82,28 +81,9 @@ FUNCTIONS_DIR_ENV = "OPENHCS_PLUGINS_FUNCTIONS_DIR"
 
 
 def default_functions_dir() -> Path:
-    """The functions folder: env var, then the ``functions_dir`` setting, then the XDG default."""
-    env = os.environ.get(FUNCTIONS_DIR_ENV)
-    if env:
-        return Path(env).expanduser()
-    configured = _setting("functions_dir")
-    if configured:
-        return Path(configured).expanduser()
-    return Path(platformdirs.user_data_dir("openhcs")) / "custom_functions"
-
-
-def _setting(name: str) -> Any:
-    """One resolved setting, or None while the settings module cannot be read."""
-    try:
-        from openhcs_plugins.settings import load_settings
-    except ImportError:
-        return None
-    return getattr(load_settings(), name)
-
-
-def _trust_for(source: str) -> TrustLevel:
-    trust = _setting("trust")
-    return TrustLevel(getattr(trust, source)) if trust is not None else TrustLevel.USER
+    """The functions folder: ``OPENHCS_PLUGINS_FUNCTIONS_DIR``, the ``functions_dir`` setting,
+    or ``platformdirs.user_data_dir("openhcs")/custom_functions`` (honours XDG_DATA_HOME)."""
+    return load_settings().functions_path()
 
 
 @dataclass(frozen=True)
@@ -234,6 +214,7 @@ class CustomFunctionManager:
         self.storage_dir = Path(storage_dir) if storage_dir is not None else default_functions_dir()
         self.adapter = adapter if adapter is not None else RegistryAdapter(registry)
         self._trust = TrustLevel(trust) if trust is not None else None
+        self._settings: Settings | None = None
         #: Files skipped by the last load or listing, with the reason.
         self.problems: list[FolderProblem] = []
 
@@ -241,8 +222,20 @@ class CustomFunctionManager:
     def registry(self) -> FunctionRegistry:
         return self.adapter.registry
 
+    @property
+    def settings(self) -> Settings:
+        """The settings, read once per manager."""
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
     def _trust_level(self, source: str) -> TrustLevel:
-        return self._trust if self._trust is not None else _trust_for(source)
+        return self._trust if self._trust is not None else self.settings.trust.level_for(source)
+
+    def _validate(self, text: str, trust: TrustLevel, filename: str) -> ValidationResult:
+        return validate_code(
+            text, trust=trust, policy=self.settings.import_policy(), filename=filename
+        )
 
     def path_for(self, name: str) -> Path:
         """The file a function is saved in: ``{storage_dir}/{name}.py``."""
@@ -268,7 +261,7 @@ class CustomFunctionManager:
                 self.problems.append(FolderProblem(path, f"cannot read: {exc.strerror}"))
                 continue
             candidate = Candidate.from_code(text, source=SourceKind.FOLDER, path=path, trust=trust)
-            result = validate_code(text, trust=trust, filename=str(path))
+            result = self._validate(text, trust, str(path))
             if not result.is_valid:
                 first = result.errors[0]
                 self.problems.append(FolderProblem(path, first.message, first.line_number))
@@ -356,7 +349,7 @@ class CustomFunctionManager:
     ) -> list[tuple[Candidate, StaticFunction, Callable[..., Any]]]:
         """Validate and execute ``code`` (split per function) without changing anything."""
         trust = self._trust_level("editor")
-        result = validate_code(code, trust=trust, filename="<editor>")
+        result = self._validate(code, trust, "<editor>")
         if not result.is_valid:
             _raise_invalid(result, "<editor>")
         names = list(result.function_names)
@@ -370,7 +363,7 @@ class CustomFunctionManager:
                 )
             source = SourceKind.FOLDER if persist else SourceKind.EDITOR
             candidate = Candidate.from_code(text, source=source, path=path, trust=trust)
-            part = validate_code(text, trust=trust, filename=candidate.filename)
+            part = self._validate(text, trust, candidate.filename)
             if not part.is_valid:
                 _raise_invalid(part, candidate.filename)
             (function,) = [f for f in part.functions if f.name == name]

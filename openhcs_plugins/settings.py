@@ -40,7 +40,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import filelock
 import platformdirs
@@ -57,6 +57,9 @@ from openhcs_plugins.lazy import (
     resolve,
     to_code,
 )
+
+if TYPE_CHECKING:
+    from openhcs_plugins.validation import ImportPolicy
 
 __all__ = [
     "CONFIG_DIR_ENV",
@@ -293,6 +296,18 @@ class Settings:
         if self.cache_dir is None:
             return Path(platformdirs.user_cache_dir("openhcs-plugins"))
         return Path(self.cache_dir).expanduser()
+
+    def import_policy(self) -> ImportPolicy | None:
+        """The user-level import policy widened by ``policy.*``; None (the validator's default)
+        when the settings add nothing."""
+        additions = self.policy
+        if not additions.allow_modules and not additions.allow_attributes:
+            return None
+        from openhcs_plugins.validation import ImportPolicy
+
+        return ImportPolicy.default().with_additions(
+            modules=additions.allow_modules, attributes=additions.allow_attributes
+        )
 
     def is_disabled(self, key: str) -> bool:
         """True when ``key`` (``"namespace:name"``) or its namespace is in :attr:`disabled`."""

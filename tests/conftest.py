@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from openhcs_plugins.registry import get_default_registry
+from openhcs_plugins.settings import ENV_VARS
 
 
 @pytest.fixture(autouse=True)
@@ -18,11 +19,14 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     ):
         (home / sub).mkdir()
         monkeypatch.setenv(var, str(home / sub))
-    for var in (
+    # A developer's shell must not change the tests: clear every variable openhcs-plugins reads.
+    for var in {
+        *ENV_VARS.values(),
         "OPENHCS_PLUGINS_FUNCTIONS_DIR",
         "OPENHCS_PLUGINS_CONFIG_DIR",
         "OPENHCS_PLUGINS_CACHE_DIR",
-    ):
+        "OPENHCS_PLUGINS_NO_CACHE",
+    }:
         monkeypatch.delenv(var, raising=False)
     get_default_registry().clear()
     yield home

@@ -346,3 +346,21 @@ def test_two_processes_registering_at_once_lose_nothing(folder):
     fresh = CustomFunctionManager(folder, registry=FunctionRegistry())
     assert fresh.load_all_custom_functions() == 31
     assert fresh.problems == []
+
+
+def test_trust_and_policy_settings_apply_to_folder_files(monkeypatch, folder):
+    folder.mkdir(parents=True)
+    (folder / "uses_json.py").write_text(
+        "import json\n\nfrom openhcs_plugins.decorators import numpy\n\n\n"
+        "@numpy\ndef uses_json(image):\n    return image\n"
+    )
+    manager = CustomFunctionManager(folder, registry=FunctionRegistry())
+    assert manager.list_custom_functions() == []
+    assert "json" in manager.problems[0].message
+    monkeypatch.setenv("OPENHCS_PLUGINS_POLICY_ALLOW_MODULES", "json")
+    widened = CustomFunctionManager(folder, registry=FunctionRegistry())
+    assert [i.name for i in widened.list_custom_functions()] == ["uses_json"]
+    monkeypatch.delenv("OPENHCS_PLUGINS_POLICY_ALLOW_MODULES")
+    monkeypatch.setenv("OPENHCS_PLUGINS_TRUST_FOLDER", "trusted")
+    trusting = CustomFunctionManager(folder, registry=FunctionRegistry())
+    assert [i.name for i in trusting.list_custom_functions()] == ["uses_json"]
