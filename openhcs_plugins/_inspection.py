@@ -219,6 +219,12 @@ class _Inspector:
         #: (expression, module_scope, description) evaluated when the file is loaded.
         self.definition_time: list[tuple[ast.expr, bool, str]] = []
         self.annotations: list[ast.expr] = []
+        #: ``X["..."]`` subscripts (string forward references in generics).
+        self.string_subscripts: list[ast.Subscript] = []
+        #: module- and class-level values (aliases such as ``Alias = List["..."]``).
+        self.type_values: list[ast.expr] = []
+        self.single_type_calls: set[int] = set()
+        self._parsed_strings: set[int] = set()
         self.memory_decorated = 0
         self.nodes = 0
         self._denied_attributes = policy.denied_attributes
@@ -248,6 +254,7 @@ class _Inspector:
         max_nodes = policy.max_nodes
         name_cls = ast.Name
         constant_cls = ast.Constant
+        call_cls = ast.Call
         load_cls = ast.Load
         list_cls = list
         denied_builtins = policy.denied_builtins
@@ -283,6 +290,13 @@ class _Inspector:
                     continue
                 if cls is constant_cls:
                     continue
+                if cls is call_cls:
+                    func = node.func
+                    if func.__class__ is name_cls:
+                        if func.id == "type":
+                            self._type_call(node)
+                    elif func.__class__ is call_cls and len(node.args) >= 3:
+                        self._type_call(node)
                 handler, fields = table[cls]
                 if handler is not None and handler(self, node, depth, push):
                     continue
@@ -318,7 +332,9 @@ class _Inspector:
         if binding is None:
             binding = not isinstance(getattr(node, "ctx", None), ast.Load)
         dunder = ident.startswith("__") and ident.endswith("__") and len(ident) > 4
-        if dunder and ident in policy.allowed_dunder_names:
+        if dunder and ident in (
+            policy.storable_dunder_names if binding else policy.allowed_dunder_names
+        ):
             return
         if ident in policy.denied_builtins:
             if binding:
@@ -336,6 +352,14 @@ class _Inspector:
                     node,
                     _BUILTIN_HINTS.get(ident, _DEFAULT_BUILTIN_HINT),
                 )
+        elif dunder and binding and ident in policy.allowed_dunder_names:
+            self.add(
+                "dunder-name",
+                f"Assigning '{ident}' is not allowed: it changes how the host sees the module "
+                "and its functions.",
+                node,
+                "Leave it as Python sets it.",
+            )
         elif dunder:
             self.add(
                 "dunder-name",
@@ -508,6 +532,54 @@ class _Inspector:
     def _subscript(self, node: ast.Subscript, depth: int, push: Any) -> bool:
         if node.ctx.__class__ is not ast.Load:
             self.stores.append(node)
+        elif _has_string(node.slice):
+            # ``List["..."]``: typing turns the string into a ForwardRef that
+            # ``typing.get_type_hints`` evaluates.
+            self.string_subscripts.append(node)
+        return False
+
+    def _type_call(self, node: ast.Call) -> None:
+        """``type(obj)`` is fine; ``type(name, bases, namespace)`` builds a class from a dict,
+        which can carry any dunder (``__array_interface__`` hands numpy raw memory)."""
+        func = node.func
+        if func.__class__ is ast.Name:
+            if (
+                len(node.args) == 1
+                and not node.keywords
+                and not isinstance(node.args[0], ast.Starred)
+            ):
+                self.single_type_calls.add(id(func))
+                return
+            self.single_type_calls.add(id(func))  # reported here, not again as a bare name
+        self.add(
+            "denied-builtin",
+            "Creating a class with type(name, bases, namespace) is not allowed: the namespace "
+            "can define any dunder attribute.",
+            node,
+            "Use a class statement; type(obj) with one argument is fine.",
+        )
+
+    def _dict(self, node: ast.Dict, depth: int, push: Any) -> bool:
+        for key in node.keys:
+            if key.__class__ is ast.Constant and _is_dunder(key.value):
+                self.add(
+                    "dunder-name",
+                    f"Dict key {key.value!r} is not allowed: a dict can become a class namespace, "
+                    "and dunder keys define how the interpreter and numpy treat objects.",
+                    key,
+                    "Use an ordinary key.",
+                )
+        return False
+
+    def _keyword(self, node: ast.keyword, depth: int, push: Any) -> bool:
+        if node.arg is not None and node.arg[0] == "_" and _is_dunder(node.arg):
+            self.add(
+                "dunder-name",
+                f"Keyword argument '{node.arg}' is not allowed: dunder names define how the "
+                "interpreter and numpy treat objects.",
+                node.value,
+                "Use an ordinary keyword.",
+            )
         return False
 
     def _check_format(self, node: ast.Attribute) -> None:
@@ -650,13 +722,15 @@ class _Inspector:
                     node,
                     "Give the function an ordinary name.",
                 )
-            elif name in self.policy.denied_class_hooks:
+            elif name not in self.policy.allowed_class_dunders:
                 self.add(
                     "class-hook",
                     f"Method '{name}' is not allowed: it runs when a class is created, an object "
-                    "is dropped or pickled, not when the function is called.",
+                    "is dropped or pickled, or lets numpy read raw memory; not when the function "
+                    "is called.",
                     node,
-                    "Do the work in __init__ or in an ordinary method.",
+                    "Do the work in __init__ or in an ordinary method; the allowed dunder methods "
+                    "are construction, repr, container, comparison and arithmetic ones.",
                 )
         elif name in self.policy.denied_builtins or not name.isascii():
             self._check_name(node, name, binding=True)
@@ -724,6 +798,7 @@ class _Inspector:
                 for target in stmt.targets:
                     self._definition_target(target, f"class '{name}'")
                 self.definition_time.append((stmt.value, False, f"A class attribute of '{name}'"))
+                self.type_values.append(stmt.value)
             elif cls is ast.AnnAssign:
                 self._definition_target(stmt.target, f"class '{name}'")
                 self.definition_time.append(
@@ -733,6 +808,7 @@ class _Inspector:
                     self.definition_time.append(
                         (stmt.value, False, f"A class attribute of '{name}'")
                     )
+                    self.type_values.append(stmt.value)
             else:
                 self.add(
                     "class-statement",
@@ -803,12 +879,14 @@ class _Inspector:
                     self._definition_target(target, "module level")
                 self._bind_stores(stmt)
                 self.definition_time.append((stmt.value, True, "A module-level assignment"))
+                self.type_values.append(stmt.value)
             elif cls is ast.AnnAssign:
                 self._definition_target(stmt.target, "module level")
                 self._bind_stores(stmt)
                 self.definition_time.append((stmt.annotation, True, "A module-level annotation"))
                 if stmt.value is not None:
                     self.definition_time.append((stmt.value, True, "A module-level assignment"))
+                    self.type_values.append(stmt.value)
             elif cls is ast.AugAssign:
                 self._definition_target(stmt.target, "module level")
                 self._bind_stores(stmt)
@@ -951,7 +1029,16 @@ class _Inspector:
 
     def _check_bare_names(self) -> None:
         imports = self.imports
+        single_type_calls = self.single_type_calls
         for node in self.bare_names:
+            if node.id == "type" and id(node) not in single_type_calls:
+                self.add(
+                    "denied-builtin",
+                    "'type' may only be called with one argument here: type(name, bases, "
+                    "namespace) builds a class whose namespace can define any dunder.",
+                    node,
+                    "Write type(obj) to get an object's class.",
+                )
             paths = imports.get(node.id)
             if not paths:
                 continue
@@ -1076,8 +1163,9 @@ class _Inspector:
                         todo.append(value)
 
     def _check_annotation_strings(self) -> None:
-        """Strings in annotations run when a host calls ``typing.get_type_hints`` (and a string
-        that evaluates to a string is evaluated again): parse and check them like code."""
+        """Strings in annotations run when a host calls ``typing.get_type_hints`` (a string that
+        evaluates to a string is evaluated again), and so do strings inside generics
+        (``Alias = List["..."]``, used in an annotation): parse and check them like code."""
         queue = list(self.annotations)
         while queue:
             roots: list[tuple[ast.AST, int]] = []
@@ -1088,7 +1176,7 @@ class _Inspector:
                 cls = node.__class__
                 if cls is ast.Constant:
                     if isinstance(node.value, str):
-                        parsed = self._parse_annotation(node)
+                        parsed = self._parse_annotation(node, strict=True)
                         if parsed is not None:
                             roots.append((parsed, 1))
                             queue.append(parsed)
@@ -1110,8 +1198,53 @@ class _Inspector:
                         todo.append(value)
             if roots:
                 self.run(roots)
+        self._check_string_subscripts()
 
-    def _parse_annotation(self, node: ast.Constant) -> ast.AST | None:
+    def _check_string_subscripts(self) -> None:
+        if not self.string_subscripts:
+            return
+        module_level: set[int] = set()
+        todo: list[Any] = list(self.type_values)
+        while todo:
+            node = todo.pop()
+            if node.__class__ is ast.Subscript:
+                module_level.add(id(node))
+            for field_name in _CHILD_FIELDS.get(node.__class__, ()):
+                value = getattr(node, field_name)
+                if value.__class__ is list:
+                    todo.extend(value)
+                elif value is not None:
+                    todo.append(value)
+        index = 0
+        while index < len(self.string_subscripts):
+            node = self.string_subscripts[index]
+            index += 1
+            path = self.resolve(node.value, False) or self.resolve(node.value, True)
+            if path in _LITERAL_PATHS:
+                continue
+            typed = path is not None and (
+                path.split(".", 1)[0] in _TYPING_MODULES or path in _BUILTIN_GENERICS
+            )
+            if not typed and id(node) not in module_level:
+                continue  # d["key"] in a function body: an ordinary lookup
+            elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if path in _ANNOTATED_PATHS:
+                elements = elements[:1]
+            roots: list[tuple[ast.AST, int]] = []
+            for element in elements:
+                for constant in _strings_in(element):
+                    parsed = self._parse_annotation(constant, strict=typed)
+                    if parsed is not None:
+                        roots.append((parsed, 1))
+            if roots:
+                self.run(roots)
+
+    def _parse_annotation(self, node: ast.Constant, strict: bool) -> ast.AST | None:
+        """Parse a string that typing may evaluate; with ``strict``, one that does not parse is
+        a finding (it is an annotation), otherwise it is left alone (eval would fail on it)."""
+        if id(node) in self._parsed_strings:
+            return None
+        self._parsed_strings.add(id(node))
         text = node.value.strip()
         try:
             parsed = ast.parse(text, mode="eval")
@@ -1120,6 +1253,8 @@ class _Inspector:
                 "A string annotation is too complex to validate safely.", node.lineno
             ) from None
         except (SyntaxError, ValueError):
+            if not strict:
+                return None
             self.add(
                 "annotation",
                 f"String annotation {node.value[:40]!r} is not a valid expression; hosts evaluate "
@@ -1477,6 +1612,8 @@ _HANDLERS: dict[type, Any] = {
     ast.ClassDef: _Inspector._class,
     ast.arg: _Inspector._arg,
     ast.Subscript: _Inspector._subscript,
+    ast.Dict: _Inspector._dict,
+    ast.keyword: _Inspector._keyword,
     ast.ExceptHandler: _Inspector._except_handler,
     ast.MatchClass: _Inspector._match_class,
     ast.MatchAs: _Inspector._match_name,
@@ -1498,6 +1635,35 @@ _TABLE: dict[type, tuple[Any, tuple[str, ...]]] = {
 # -- helpers ----------------------------------------------------------------------------------
 
 _LITERAL_PATHS = frozenset({"typing.Literal", "typing_extensions.Literal"})
+_TYPING_MODULES = frozenset({"typing", "typing_extensions", "collections"})
+_BUILTIN_GENERICS = frozenset(
+    f"builtins.{name}" for name in ("list", "dict", "tuple", "set", "frozenset", "type")
+)
+
+
+def _is_dunder(value: object) -> bool:
+    return isinstance(value, str) and len(value) > 4 and value[:2] == "__" and value[-2:] == "__"
+
+
+def _has_string(node: Any) -> bool:
+    """A string constant directly in a subscript's slice (or one tuple/list level down)."""
+    cls = node.__class__
+    if cls is ast.Constant:
+        return isinstance(node.value, str)
+    if cls is ast.Tuple or cls is ast.List:
+        return any(_has_string(element) for element in node.elts)
+    return False
+
+
+def _strings_in(node: Any) -> list[ast.Constant]:
+    cls = node.__class__
+    if cls is ast.Constant:
+        return [node] if isinstance(node.value, str) else []
+    if cls is ast.Tuple or cls is ast.List:
+        return [c for element in node.elts for c in _strings_in(element)]
+    return []
+
+
 _ANNOTATED_PATHS = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 
 #: Attribute names handled specially in the chain loop.

@@ -209,6 +209,8 @@ _DENIED_MODULES = frozenset(
         "torch.save",
         "torch.from_file",
         "torch.glob",
+        "torch.compile",
+        "torch.compiler",
         "torch.nn.parallel",
         "torch.cuda.tunable",
         "torch.autograd.profiler",
@@ -229,6 +231,10 @@ _DENIED_MODULES = frozenset(
         "tensorflow.debugging",
         "tensorflow.sysconfig",
         "tensorflow.tpu",
+        "tensorflow.print",
+        "tensorflow.raw_ops",
+        "tensorflow.lookup",
+        "tensorflow.autograph",
         "tensorflow.load_library",
         "tensorflow.load_op_library",
         "jax.profiler",
@@ -238,6 +244,7 @@ _DENIED_MODULES = frozenset(
         "jax.experimental",
         "jax.export",
         "jax.monitoring",
+        "jax.config",
         "cupy.cuda",
         "cupy.testing",
         "cupy.RawModule",
@@ -267,7 +274,7 @@ _DENIED_ATTRIBUTES = frozenset(
     locals vars breakpoint
     f_back f_globals f_locals f_builtins f_code f_trace f_lasti f_trace_lines f_trace_opcodes
     execute native_execute RawModule core keyword xpx scipy skimage glob traceback logging
-    concurrent weakref uuid json contextvars
+    concurrent weakref uuid json contextvars ABCMeta EnumMeta EnumType
     """.split()
 )
 
@@ -290,9 +297,13 @@ _ALLOWED_DUNDER_ATTRIBUTES = frozenset(
     {"__name__", "__qualname__", "__doc__", "__version__", "__init__", "__len__"}
 )
 
-#: Dunder *names* (variables) that may be used: ``if __name__ == "__main__":``, ``__all__``.
+#: Dunder *names* (variables) that may be read: ``if __name__ == "__main__":``, ``__all__``.
 _ALLOWED_DUNDER_NAMES = frozenset(
-    {"__name__", "__doc__", "__all__", "__version__", "__author__", "__slots__"}
+    {"__name__", "__doc__", "__all__", "__version__", "__author__", "__slots__", "__match_args__"}
+)
+#: ... and those that may be assigned (not ``__name__``: it becomes the functions' ``__module__``).
+_STORABLE_DUNDER_NAMES = frozenset(
+    {"__doc__", "__all__", "__version__", "__author__", "__slots__", "__match_args__"}
 )
 
 #: Builtins refused by reference (``f = eval`` as well as ``eval(...)``) and as names a user
@@ -304,26 +315,24 @@ _DENIED_BUILTINS = frozenset(
     """.split()
 )
 
-#: Dunder methods a class may not define: they run when a class is created, a subclass is
-#: made, an attribute is set on the class, the namespace is dropped, or the host pickles or
-#: type-checks an object, not when the function is called.
-_DENIED_CLASS_HOOKS = frozenset(
+#: Dunder methods a class may define: construction, representation, containers, iteration,
+#: comparison, arithmetic and context managers. Anything else is refused, in particular what runs
+#: when a class is created or dropped (``__init_subclass__``, ``__set_name__``, ``__del__``),
+#: pickling hooks (``__reduce__``), and the buffer protocols numpy and the frameworks read raw
+#: memory through (``__array_interface__``, ``__cuda_array_interface__``, ``__dlpack__``).
+_ALLOWED_CLASS_DUNDERS = frozenset(
     {
-        "__init_subclass__",
-        "__set_name__",
-        "__del__",
-        "__reduce__",
-        "__reduce_ex__",
-        "__getstate__",
-        "__setstate__",
-        "__getnewargs__",
-        "__getnewargs_ex__",
-        "__class_getitem__",
-        "__mro_entries__",
-        "__prepare__",
-        "__instancecheck__",
-        "__subclasscheck__",
-        "__subclasshook__",
+        f"__{name}__"
+        for name in """init post_init new repr str format len length_hint iter next reversed
+        contains getitem setitem delitem missing call enter exit aenter aexit aiter anext hash
+        bool eq ne lt le gt ge neg pos abs invert round floor ceil trunc int float complex index
+        copy deepcopy array getattr setattr delattr dir sizeof get set delete""".split()
+    }
+    | {
+        f"__{prefix}{name}__"
+        for name in """add sub mul matmul truediv floordiv mod divmod pow lshift rshift and xor
+        or""".split()
+        for prefix in ("", "r", "i")
     }
 )
 
@@ -427,8 +436,9 @@ class ImportPolicy:
     denied_attribute_prefixes: tuple[str, ...] = _DENIED_ATTRIBUTE_PREFIXES
     allowed_dunder_attributes: frozenset[str] = _ALLOWED_DUNDER_ATTRIBUTES
     allowed_dunder_names: frozenset[str] = _ALLOWED_DUNDER_NAMES
+    storable_dunder_names: frozenset[str] = _STORABLE_DUNDER_NAMES
     denied_builtins: frozenset[str] = _DENIED_BUILTINS
-    denied_class_hooks: frozenset[str] = _DENIED_CLASS_HOOKS
+    allowed_class_dunders: frozenset[str] = _ALLOWED_CLASS_DUNDERS
     allowed_decorators: frozenset[str] = _ALLOWED_DECORATORS
     definition_time_calls: frozenset[str] = _DEFINITION_TIME_CALLS
     definition_time_call_modules: tuple[str, ...] = _DEFINITION_TIME_CALL_MODULES

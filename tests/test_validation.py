@@ -645,6 +645,44 @@ def test_definition_time_calls_are_limited_to_constructors():
     assert "module-statement" in rules(result)
 
 
+@pytest.mark.parametrize(
+    "body, rule",
+    [
+        ("return type(image).__name__", None),
+        ("return type(image)(image)", None),
+        ("return type('X', (), {})", "denied-builtin"),
+        ("t = type\n    return t", "denied-builtin"),
+        ("return type(type)('X', (object,), {})", "denied-builtin"),
+        ("return {'__array_interface__': 1}", "dunder-name"),
+        ("return dict(__array_interface__=1)", "dunder-name"),
+        ("return {'__main__': 1}", "dunder-name"),
+        ("table = {'open': 1, 'a b': 2}\n    return table['open'] + table['a b']", None),
+        ("import typing\n    return typing.List['vars()']", "denied-builtin"),
+        ("return list['np.ndarray']", None),
+    ],
+)
+def test_class_creation_and_protocol_routes(body, rule):
+    result = validate_code(function_code(body=body))
+    if rule is None:
+        assert result.is_valid, result.errors
+    else:
+        assert rule in rules(result), result.errors
+
+
+def test_string_forward_references_in_aliases_are_checked():
+    alias = 'from typing import Dict\nAlias = Dict[str, "{}"]\n'
+    assert validate_code(alias.format("np.ndarray") + function_code()).is_valid
+    result = validate_code(alias.format("__import__('os')") + function_code())
+    assert "denied-builtin" in rules(result)
+    assert result.errors[0].line_number == 2
+
+
+def test_module_dunder_names_may_be_read_and_some_assigned():
+    ok = "__all__ = ['process']\n__version__ = '1.0'\n" + function_code(body="return __name__")
+    assert validate_code(ok).is_valid
+    assert "dunder-name" in rules(validate_code("__name__ = 'x'\n" + function_code()))
+
+
 def test_class_hooks_are_refused_but_ordinary_dunder_methods_are_fine():
     ordinary = (
         HEADER
@@ -668,7 +706,8 @@ def test_class_hooks_are_refused_but_ordinary_dunder_methods_are_fine():
         + "@numpy\ndef f(image):\n    return image\n"
     )
     assert validate_code(ordinary).is_valid
-    for hook in ("__init_subclass__", "__set_name__", "__del__", "__reduce__", "__class_getitem__"):
+    hooks = ("__init_subclass__", "__set_name__", "__del__", "__reduce__", "__class_getitem__")
+    for hook in (*hooks, "__array_interface__", "__cuda_array_interface__", "__dlpack__"):
         text = (
             HEADER
             + f"class C:\n    def {hook}(self, *a):\n        pass\n\n\n"
