@@ -464,6 +464,51 @@ def demo(
     )
 
 
+@app.command()
+def freeze(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Write a lock file of what is registered: package versions and origins, folder sha256s."""
+    from openhcs_plugins.lockfile import freeze as freeze_infos
+    from openhcs_plugins.lockfile import write_lock
+
+    problems = _load_registry()
+    data = freeze_infos(get_default_registry().infos())
+    if output is None:
+        print(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        write_lock(output, data)
+        counts = f"{len(data['packages'])} package(s), {len(data['folder'])} folder file(s)"
+        out.print(f"wrote {output}: {counts}", highlight=False)
+    for problem in problems:
+        err.print(f"[yellow]not locked (skipped):[/] {problem}", highlight=False)
+
+
+@app.command()
+def check(
+    lockfile: Annotated[Path, typer.Argument(help="A lock file written by `freeze`.")],
+) -> None:
+    """Verify the environment against a lock file; exit 1 with a diff on any drift."""
+    from openhcs_plugins.lockfile import LockFileError, check_lock, read_lock
+    from openhcs_plugins.lockfile import freeze as freeze_infos
+
+    try:
+        locked = read_lock(lockfile)
+    except LockFileError as exc:
+        raise _fail(str(exc)) from exc
+    _load_registry()
+    drifts = check_lock(locked, freeze_infos(get_default_registry().infos()))
+    if not drifts:
+        out.print(f"[green]ok[/]: the environment matches {lockfile}", highlight=False)
+        return
+    for drift in drifts:
+        colour = {"missing": "red", "extra": "yellow"}.get(drift.kind, "magenta")
+        out.print(f"[{colour}]{drift}[/]", highlight=False)
+    raise _fail(f"{len(drifts)} difference(s) from {lockfile}")
+
+
 def _mount_subcommands() -> None:
     from openhcs_plugins._cli_settings import settings_app
 
