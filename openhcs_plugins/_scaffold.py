@@ -149,6 +149,13 @@ def generate_project(
     created_root = not destination_root.exists()
     destination_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".openhcs-new-", dir=destination_root))
+    (staging / "out").mkdir()
+    (staging / "tmp").mkdir()
+    # Cookiecutter renders each hook into a NamedTemporaryFile(delete=False) that it never
+    # removes (with the answers in it); while it runs, temporary files go to the staging folder
+    # and are removed with it.
+    saved_tempdir = tempfile.tempdir
+    tempfile.tempdir = str(staging / "tmp")
     # Cookiecutter logs a traceback for a refused hook; the error raised here says it better.
     # (A NullHandler only keeps logging's last-resort handler quiet; app handlers still see it.)
     quiet = logging.NullHandler()
@@ -160,7 +167,7 @@ def generate_project(
                     str(template),
                     no_input=no_input,
                     extra_context=answers,
-                    output_dir=str(staging),
+                    output_dir=str(staging / "out"),
                 )
             )
         except FailedHookException as error:
@@ -177,6 +184,7 @@ def generate_project(
         generated.rename(final)
         return final
     finally:
+        tempfile.tempdir = saved_tempdir
         logging.getLogger("cookiecutter").removeHandler(quiet)
         shutil.rmtree(staging, ignore_errors=True)
         if created_root and not any(destination_root.iterdir()):

@@ -12,6 +12,7 @@ import ast
 import json
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,10 @@ def _cookiecutter_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
         encoding="utf-8",
     )
     monkeypatch.setenv("COOKIECUTTER_CONFIG", str(config))
+    # Cookiecutter leaves each rendered hook script behind in the temporary folder.
+    hook_scripts = home / "hook-scripts"
+    hook_scripts.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(hook_scripts))
 
 
 def _answers(memory_type: str = "numpy", **overrides: str) -> dict[str, str]:
@@ -367,6 +372,17 @@ def test_interactive_answers_are_checked_and_a_refusal_leaves_nothing(tmp_path: 
     }
 
 
+def test_generate_project_leaves_no_rendered_hook_script_in_the_temporary_folder(
+    tmp_path: Path,
+) -> None:
+    before = set(Path(tempfile.gettempdir()).iterdir())
+
+    generate_project(tmp_path / "out", no_input=True, options=_answers())
+
+    # Cookiecutter alone leaves two (pre- and post-generation hooks), answers included.
+    assert set(Path(tempfile.gettempdir()).iterdir()) == before
+
+
 def test_functions_code_replaces_the_example_and_its_test(tmp_path: Path) -> None:
     code = (
         "from openhcs_plugins.memory import numpy\n\n\n"
@@ -412,6 +428,7 @@ def built_projects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[
         config = root / "config.yaml"
         config.write_text(f"replay_dir: {root / 'replay'}\n", encoding="utf-8")
         patch.setenv("COOKIECUTTER_CONFIG", str(config))
+        patch.setattr(tempfile, "tempdir", str(root))
         for memory_type in AVAILABLE_MEMORY_TYPES:
             project = _generate(root / "projects", **_answers(memory_type))
             built[memory_type] = (project, _build(project)[1])
