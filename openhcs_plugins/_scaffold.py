@@ -146,7 +146,8 @@ def generate_project(
             )
         _refuse_existing(destination_root / rendered["project_slug"])
 
-    created_root = not destination_root.exists()
+    # The folders this call creates, innermost first, to remove again if nothing is made.
+    created = [d for d in (destination_root, *destination_root.parents) if not d.exists()]
     destination_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".openhcs-new-", dir=destination_root))
     (staging / "out").mkdir()
@@ -187,8 +188,10 @@ def generate_project(
         tempfile.tempdir = saved_tempdir
         logging.getLogger("cookiecutter").removeHandler(quiet)
         shutil.rmtree(staging, ignore_errors=True)
-        if created_root and not any(destination_root.iterdir()):
-            destination_root.rmdir()
+        for folder in created:
+            if any(folder.iterdir()):
+                break
+            folder.rmdir()
 
 
 def _refuse_existing(path: Path) -> None:

@@ -298,7 +298,9 @@ def test_every_bad_answer_is_reported_at_once(tmp_path: Path) -> None:
 
 def test_a_choice_outside_the_list_is_refused_naming_the_choices(tmp_path: Path) -> None:
     with pytest.raises(ScaffoldError, match="memory_type") as raised:
-        generate_project(tmp_path, no_input=True, options=_answers(memory_type="numpy2"))
+        generate_project(
+            tmp_path / "a" / "b", no_input=True, options=_answers(memory_type="numpy2")
+        )
 
     for name in AVAILABLE_MEMORY_TYPES:
         assert name in str(raised.value)
@@ -353,14 +355,14 @@ def _generate_interactively(out: Path, typed: list[str]) -> subprocess.Completed
 
 
 def test_interactive_answers_are_checked_and_a_refusal_leaves_nothing(tmp_path: Path) -> None:
-    out = tmp_path / "out"
+    out = tmp_path / "out" / "nested"
     # project name, slug, package (defaults), then the reserved namespace.
     refused = _generate_interactively(out, ["Lab X", "", "", "openhcs"])
 
     assert refused.returncode != 0
     assert "namespace 'openhcs' is reserved" in refused.stdout + refused.stderr
     assert "ERROR the template refused the answers" in refused.stderr
-    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # the folders it created are gone too
 
     accepted = _generate_interactively(out, ["Lab X", "", "", "labx"])
 
