@@ -157,18 +157,34 @@ def function_to_dict(function: StaticFunction) -> dict[str, Any]:
 def function_from_dict(data: dict[str, Any]) -> StaticFunction:
     """Inverse of :func:`function_to_dict`; raises ``KeyError``/``TypeError``/``ValueError`` on
     anything malformed (the caller then rebuilds the cache)."""
-    parameters = tuple(
-        ParameterInfo(_str(n), _str(k), _opt_str(d), _opt_str(a))
-        for n, k, d, a in data["parameters"]
+    texts = (
+        data["name"],
+        data["input_memory_type"],
+        data["output_memory_type"],
+        data["contract"],
+        data["doc"],
     )
+    if not all(type(t) is str for t in texts) or type(data["line"]) is not int:
+        raise TypeError("malformed function record")
+    parameters = []
+    for row in data["parameters"]:
+        name, kind, default, annotation = row
+        if not (
+            type(name) is str
+            and type(kind) is str
+            and (default is None or type(default) is str)
+            and (annotation is None or type(annotation) is str)
+        ):
+            raise TypeError("malformed parameter record")
+        parameters.append(ParameterInfo(name, kind, default, annotation))
     return StaticFunction(
-        name=_str(data["name"]),
-        line=int(data["line"]),
-        input_memory_type=_str(data["input_memory_type"]),
-        output_memory_type=_str(data["output_memory_type"]),
-        contract=_str(data["contract"]),
-        parameters=parameters,
-        doc=_str(data["doc"]),
+        name=texts[0],
+        line=data["line"],
+        input_memory_type=texts[1],
+        output_memory_type=texts[2],
+        contract=texts[3],
+        parameters=tuple(parameters),
+        doc=texts[4],
         static_signature=bool(data["static_signature"]),
     )
 

@@ -61,6 +61,8 @@ from openhcs_plugins.registry import (
 )
 from openhcs_plugins.settings import Settings
 from openhcs_plugins.sources import (
+    ENTRY_POINT_GROUP,
+    ArchiveSource,
     EntryPointSource,
     FolderSource,
     Problem,
@@ -90,6 +92,8 @@ __all__ = [
     "module_loader",
     "policy_for",
     "register_discoveries",
+    "validate_archive",
+    "validate_distribution",
     "validator_key",
 ]
 
@@ -188,6 +192,24 @@ class Discovery:
             "problems": [p.to_dict() for p in self.problems],
             "warnings": [w.to_dict() for w in self.warnings],
         }
+
+    @classmethod
+    def from_record(cls, candidate: Candidate, data: dict[str, Any]) -> Discovery:
+        """What the cache recorded about ``candidate`` (same source, trust and sha256), or a
+        ``ValueError``/``KeyError``/``TypeError`` when the record does not match or is
+        malformed."""
+        if (
+            data["source"] != candidate.source.value
+            or data["trust"] != candidate.trust.value
+            or data["sha256"] != candidate.sha256
+        ):
+            raise ValueError("the record is about other code")
+        return cls(
+            candidate=candidate,
+            functions=tuple(_cache.function_from_dict(f) for f in data["functions"]),
+            problems=tuple(Problem.from_dict(p) for p in data["problems"]),
+            warnings=tuple(Problem.from_dict(w) for w in data["warnings"]),
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], text: str = "") -> Discovery:
@@ -445,7 +467,7 @@ def _as_problem(
     )
 
 
-def examine(candidate: Candidate, policy: Any = None) -> Discovery:
+def examine(candidate: Candidate, policy: Any = None, *, import_modules: bool = True) -> Discovery:
     """Validate one candidate and say which of its functions can be registered.
 
     Folder and editor files are all or nothing, as their code runs as one text. For packages
@@ -453,7 +475,8 @@ def examine(candidate: Candidate, policy: Any = None) -> Discovery:
     finding about the module (syntax, encoding, size) refuses the module. Functions made at
     import time are found by importing the package's module (see the module docstring); the
     validator's "decorated function inside another function" and "no decorated function"
-    findings then give way to what the import found.
+    findings then give way to what the import found. ``import_modules=False`` (archives that
+    are not installed) never imports; those findings then stay.
     """
     from openhcs_plugins.validation import validate_code
 
@@ -497,7 +520,7 @@ def examine(candidate: Candidate, policy: Any = None) -> Discovery:
         or bool(dynamic)
         or makes_functions_at_import(tree)
     )
-    if wants_import and not blocking:
+    if wants_import and not blocking and import_modules:
         found, import_problems, import_warnings = _discover_by_import(candidate, tree, set(names))
         warnings += import_warnings
         problems += import_problems
@@ -505,6 +528,19 @@ def examine(candidate: Candidate, policy: Any = None) -> Discovery:
         if found or import_problems:
             # The import is the authority on what the module makes (or why it cannot say).
             dynamic = []
+    elif wants_import and not blocking and functions:
+        # Not installed (an archive): what the module makes at import time cannot be seen.
+        warnings += [_as_problem(candidate, e, names) for e in dynamic]
+        warnings.append(
+            Problem.for_candidate(
+                candidate,
+                "the module may make functions at import time; they are checked only once "
+                "the package is installed",
+                kind="not-imported",
+                hint=f"install it and run `openhcs-plugins validate {candidate.distribution}`",
+            )
+        )
+        dynamic = []
     if blocking:
         problems += [_as_problem(candidate, e, names) for e in blocking]
         functions = []
@@ -633,18 +669,31 @@ def policy_for(settings: Settings) -> Any:
     )
 
 
+#: The modules whose code decides what discovery finds (the validator, the sources, this one).
+_DISCOVERY_MODULES = (
+    "_inspection.py",
+    "_policy.py",
+    "cache.py",
+    "candidate.py",
+    "loader.py",
+    "sources.py",
+    "validation.py",
+)
+
+
 def validator_key(settings: Settings | None = None) -> str:
     """Identifies the validator and the settings that decide validation, for the cache.
 
-    A cache written by another version of the validation code or with other trust settings is
-    not used.
+    A cache written by another version of this package (its version, and the modification time
+    and size of the modules that decide discovery: an editable install or a checkout changes
+    without a new version) or with other trust or policy settings is not used.
     """
-    from openhcs_plugins import __version__, validation
+    from openhcs_plugins import __version__
 
-    parts = [__version__]
-    for module in (validation, sys.modules[__name__]):
-        file = getattr(module, "__file__", None)
-        parts.append(f"{file}:{_cache.file_stamp(file) if file else None}")
+    package = Path(__file__).parent
+    parts = [__version__, str(package)]
+    for name in _DISCOVERY_MODULES:
+        parts.append(f"{name}:{_cache.file_stamp(package / name)}")
     if settings is not None:
         parts.append(repr(settings.trust))
         parts.append(repr(settings.policy))
@@ -740,13 +789,12 @@ def _discover_folder(
             found.folder_problems.append(item)
             continue
         record = cached.get(str(item.path))
-        if record is not None and record.get("sha256") == item.sha256:
+        if record is not None:
             try:
-                discovery = Discovery.from_dict(record, text=item.text)
+                found.folder.append(Discovery.from_record(item, record))
             except (KeyError, TypeError, ValueError, IndexError):
-                discovery = None
-            if discovery is not None and discovery.candidate.trust is trust:
-                found.folder.append(discovery)
+                pass  # changed file, other trust level, or a malformed record: validate again
+            else:
                 found.reused = True
                 continue
         found.folder.append(examine(item, policy))
@@ -1095,6 +1143,107 @@ def _verify(registry: FunctionRegistry, report: LoadReport) -> LoadReport:
                 )
             )
     return replace(report, problems=tuple(problems))
+
+
+def _canonical(name: str | None) -> str:
+    import re
+
+    return re.sub(r"[-_.]+", "-", name or "").lower()
+
+
+def validate_distribution(
+    name: str, *, settings: Settings | None = None, verify: bool = True
+) -> LoadReport:
+    """Check one installed distribution, for ``openhcs-plugins validate DIST``.
+
+    Lists every installed package (so a namespace shared with another distribution is
+    reported), keeps what concerns ``name``, and with ``verify`` imports its modules and runs
+    the runtime checks on each function. Settings' ``disabled`` are ignored here. The report's
+    ``registered`` holds the keys the distribution provides. A distribution that is not
+    installed, or declares no ``openhcs.functions`` entry point, is a problem.
+    """
+    import importlib_metadata
+
+    settings = _load_settings() if settings is None else settings
+    settings = replace(settings, disabled=())
+    wanted = _canonical(name)
+    try:
+        dist = importlib_metadata.distribution(name)
+    except importlib_metadata.PackageNotFoundError:
+        problem = Problem(
+            origin=name,
+            message=f"no distribution {name!r} is installed in this environment ({sys.prefix})",
+            hint="install it (`pip install ...`), or pass a wheel/sdist file or a folder",
+            distribution=name,
+            kind="not-installed",
+        )
+        return LoadReport(problems=(problem,))
+    registry = FunctionRegistry()
+    report = load_plugins(registry=registry, include_folder=False, settings=settings)
+    mine = tuple(
+        k
+        for k in report.registered
+        if _canonical(registry.info(k).provenance.distribution) == wanted
+    )
+
+    def concerns(problem: Problem) -> bool:
+        return _canonical(problem.distribution) == wanted
+
+    problems = tuple(p for p in report.problems if concerns(p))
+    if not mine and not problems and not dist.entry_points.select(group=ENTRY_POINT_GROUP):
+        problems = (
+            Problem(
+                origin=f"{dist.metadata['Name']} {dist.version}",
+                message=f"it declares no `{ENTRY_POINT_GROUP}` entry point",
+                hint='add [project.entry-points."openhcs.functions"] to its pyproject.toml',
+                distribution=dist.metadata["Name"],
+                version=dist.version,
+                kind="no-entry-point",
+            ),
+        )
+    result = LoadReport(
+        registered=mine,
+        problems=problems,
+        warnings=tuple(w for w in report.warnings if concerns(w)),
+        runtime_signatures=tuple(k for k in report.runtime_signatures if k in mine),
+        cache=report.cache,
+        seconds=report.seconds,
+    )
+    return _verify(registry, result) if verify else result
+
+
+def validate_archive(
+    path: str | os.PathLike[str], *, settings: Settings | None = None
+) -> LoadReport:
+    """Check a built wheel or sdist without installing it (``openhcs-plugins validate FILE``).
+
+    Static checks only: every entry point's module is read from the archive and validated at the
+    trust level of installed packages; nothing is imported or executed. Functions a module
+    makes at import time are reported as a warning (install the package and validate the
+    distribution to check them). ``registered`` holds the keys the package would provide.
+    """
+    settings = _load_settings() if settings is None else settings
+    trust = settings.trust.level_for("entry_point")
+    policy = policy_for(settings)
+    problems: list[Problem] = []
+    discoveries: list[Discovery] = []
+    for item in ArchiveSource(Path(path), trust).candidates():
+        if isinstance(item, Problem):
+            problems.append(item)
+        else:
+            discoveries.append(examine(item, policy, import_modules=False))
+    kept, conflicts = _namespace_conflicts(discoveries)
+    problems += conflicts
+    warnings: list[Problem] = []
+    for discovery in discoveries:
+        problems += discovery.problems
+        warnings += discovery.warnings
+    registered = register_discoveries(RegistryAdapter(FunctionRegistry()), kept)
+    return LoadReport(
+        registered=registered.registered,
+        problems=tuple(problems) + registered.problems,
+        warnings=tuple(warnings),
+    )
 
 
 def discovery_cache_info(settings: Settings | None = None) -> _cache.CacheInfo:

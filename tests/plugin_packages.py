@@ -103,6 +103,17 @@ def build_wheel(project: Path, outdir: Path) -> Path:
     return wheel
 
 
+def build_sdist(project: Path, outdir: Path) -> Path:
+    """``python -m build --sdist --no-isolation``."""
+    before = set(outdir.glob("*.tar.gz")) if outdir.exists() else set()
+    run(
+        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(outdir)],
+        cwd=project,
+    )
+    (sdist,) = set(outdir.glob("*.tar.gz")) - before
+    return sdist
+
+
 def build_wheels(packages: list[Package], root: Path) -> dict[tuple[str, str], Path]:
     """Build each package's wheel (two at a time); keyed by (name, version)."""
     outdir = root / "wheels"

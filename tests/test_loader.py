@@ -11,7 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from plugin_packages import BROKEN, DUP_A, DUP_B, FACTORY, FILTERS_V1, SINGLE, build_wheels, pip
+from plugin_packages import (
+    BROKEN,
+    DUP_A,
+    DUP_B,
+    FACTORY,
+    FILTERS_V1,
+    SINGLE,
+    build_sdist,
+    build_wheels,
+    pip,
+)
 
 from openhcs_plugins.candidate import SourceKind
 from openhcs_plugins.loader import (
@@ -24,6 +34,8 @@ from openhcs_plugins.loader import (
     is_disabled,
     load_plugins,
     makes_functions_at_import,
+    validate_archive,
+    validate_distribution,
 )
 from openhcs_plugins.registry import FunctionLoadError, FunctionRegistry
 from openhcs_plugins.settings import load_settings, settings_file_path
@@ -39,10 +51,14 @@ def {name}(image):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
     root = tmp_path_factory.mktemp("loader")
-    wheels = build_wheels([FILTERS_V1, SINGLE, FACTORY, BROKEN, DUP_A, DUP_B], root)
-    target = root / "site"
+    return build_wheels([FILTERS_V1, SINGLE, FACTORY, BROKEN, DUP_A, DUP_B], root)
+
+
+@pytest.fixture(scope="module")
+def site(wheels: dict[tuple[str, str], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("loader-site")
     pip("install", "--no-deps", "--target", str(target), *map(str, wheels.values()))
     return target
 
@@ -209,6 +225,86 @@ def test_reloading_after_a_package_disappears_removes_its_entries(
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(installed)])
     _load(folder, registry=registry)
     assert not any(k.startswith("oplab") for k in registry.keys())
+
+
+# -- validate a distribution or an archive ------------------------------------------------------
+
+
+def test_validate_distribution_reports_only_its_problems_and_verifies_imports(
+    installed: Path,
+) -> None:
+    report = validate_distribution("oplab_broken")  # any spelling of the name
+    assert {p.distribution for p in report.problems} == {"oplab-broken"}
+    kinds = {p.kind for p in report.problems}
+    assert {"module-not-found", "syntax", "load", "invalid-namespace"} <= kinds
+    assert "oplab_signature:fine" in report.registered
+    assert not any(k.startswith("oplab_filters:") for k in report.registered)
+
+
+def test_validate_distribution_of_a_sound_package_has_no_problem(installed: Path) -> None:
+    report = validate_distribution("oplab-filters")
+    assert report.ok, report
+    assert set(report.registered) == {
+        "oplab_filters:double",
+        "oplab_filters:old_invert",
+        "oplab_filters:torch_square",
+    }
+
+
+def test_validate_distribution_names_the_other_owner_of_its_namespace(installed: Path) -> None:
+    (problem,) = validate_distribution("oplab-dup-a", verify=False).problems
+    assert problem.kind == "namespace-collision" and "oplab-dup-b 0.2.0" in problem.message
+
+
+def test_validate_distribution_that_is_not_installed_is_a_problem() -> None:
+    (problem,) = validate_distribution("oplab-never-installed").problems
+    assert problem.kind == "not-installed"
+
+
+def test_validate_wheel_and_sdist_without_installing_them(
+    wheels: dict[tuple[str, str], Path], tmp_path: Path
+) -> None:
+    project = FILTERS_V1.write(tmp_path)
+    sdist = build_sdist(project, tmp_path / "dist")
+    for archive in (wheels[FILTERS_V1.name, FILTERS_V1.version], sdist):
+        report = validate_archive(archive)
+        assert report.ok, report
+        assert set(report.registered) == {
+            "oplab_filters:double",
+            "oplab_filters:old_invert",
+            "oplab_filters:torch_square",
+        }
+    assert "oplab_filters" not in sys.modules
+
+
+def test_validate_broken_wheel_reports_each_entry_point(
+    wheels: dict[tuple[str, str], Path],
+) -> None:
+    report = validate_archive(wheels[BROKEN.name, BROKEN.version])
+    by_entry = {p.entry_point.split(" =")[0]: p for p in report.problems if p.entry_point}
+    assert by_entry["oplab_missing"].kind == "module-not-found"
+    assert by_entry["oplab_syntax"].kind == "syntax"
+    assert by_entry["oplab_syntax"].file.endswith(".whl/oplab_broken/syntax.py")
+    assert by_entry["oplab_empty"].kind == "no-function"
+    assert by_entry["openhcs"].kind == "invalid-namespace"
+    assert "oplab_signature:fine" in report.registered
+    assert "oplab_broken" not in sys.modules  # nothing was imported
+
+
+def test_validate_factory_wheel_warns_that_import_time_functions_need_an_install(
+    wheels: dict[tuple[str, str], Path],
+) -> None:
+    report = validate_archive(wheels[FACTORY.name, FACTORY.version])
+    assert "oplab_mixed:plain" in report.registered
+    assert any(w.kind == "not-installed" or w.kind == "not-imported" for w in report.warnings)
+    assert "oplab_factory" not in sys.modules
+
+
+def test_validate_something_that_is_not_an_archive_is_a_problem(tmp_path: Path) -> None:
+    bogus = tmp_path / "lab.whl"
+    bogus.write_text("not a zip")
+    (problem,) = validate_archive(bogus).problems
+    assert problem.kind == "unreadable"
 
 
 # -- folder ---------------------------------------------------------------------------------------
