@@ -509,6 +509,89 @@ def check(
     raise _fail(f"{len(drifts)} difference(s) from {lockfile}")
 
 
+def _parse_options(pairs: list[str] | None) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise _fail(f"--option {pair!r}: write it as key=value")
+        options[key.strip()] = value
+    return options
+
+
+Options = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--option",
+        help="A template answer as key=value (project_name, package_name, namespace, author, "
+        "email, license, memory_type, python_min), repeatable.",
+    ),
+]
+
+
+@app.command()
+def new(
+    output_dir: Annotated[
+        Path, typer.Argument(help="Folder the project folder is created in.")
+    ] = Path("."),
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Do not prompt; use --option answers and defaults.")
+    ] = False,
+    option: Options = None,
+) -> None:
+    """Create a plugin package from the cookiecutter template."""
+    from openhcs_plugins._scaffold import ScaffoldError, generate_project
+
+    try:
+        project = generate_project(output_dir, no_input=no_input, options=_parse_options(option))
+    except ScaffoldError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]-[/] {problem}", highlight=False)
+        raise _fail(str(exc)) from exc
+    out.print(f"[green]created[/] {project}", highlight=False)
+    out.print("next: cd into it, `pip install -e .[test]`, `pytest`; see its README")
+
+
+@app.command()
+def promote(
+    name: Annotated[str, typer.Argument(help="A function in the functions folder.")],
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Folder the project is created in.")
+    ] = Path("."),
+    option: Options = None,
+    functions_dir: FunctionsDir = None,
+) -> None:
+    """Turn a folder function into a package made from the template, keeping its code."""
+    from openhcs_plugins._scaffold import ScaffoldError, generate_project
+    from openhcs_plugins.registry import split_key
+    from openhcs_plugins.validation import validate_code
+
+    manager = _manager(functions_dir)
+    bare = split_key(name)[1]
+    try:
+        code = manager.get_function_code(bare)
+    except (KeyError, ValueError) as exc:
+        raise _fail(str(exc.args[0])) from exc
+    result = validate_code(code)
+    memory_type = next(f.input_memory_type for f in result.functions if f.name == bare)
+    options = {
+        "project_name": f"openhcs {bare.replace('_', ' ')}",
+        "memory_type": memory_type,
+        **_parse_options(option),
+    }
+    try:
+        project = generate_project(output_dir, no_input=True, options=options, functions_code=code)
+    except ScaffoldError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]-[/] {problem}", highlight=False)
+        raise _fail(str(exc)) from exc
+    out.print(f"[green]created[/] {project} from {manager.path_for(bare)}", highlight=False)
+    out.print(
+        "the folder function is unchanged; once the package is installed, remove it with "
+        f"`openhcs-plugins remove {bare}` (its key becomes <namespace>:{bare})"
+    )
+
+
 def _mount_subcommands() -> None:
     from openhcs_plugins._cli_settings import settings_app
 
