@@ -227,9 +227,6 @@ class _Inspector:
         self._parsed_strings: set[int] = set()
         self.memory_decorated = 0
         self.nodes = 0
-        self._denied_attributes = policy.denied_attributes
-        self._denied_prefixes = policy.denied_attribute_prefixes
-        self._allowed_attributes = policy.allowed_attributes
         self._levels: dict[int, list[Any]] = {}
 
     # -- reporting ---------------------------------------------------------------------------
@@ -489,28 +486,28 @@ class _Inspector:
     def _attribute(self, node: ast.Attribute, depth: int, push: Any) -> bool:
         attrs: list[str] = []
         cur: Any = node
-        check = self._check_attribute
-        denied = self._denied_attributes
-        prefixes = self._denied_prefixes
+        policy = self.policy
+        # attribute name -> needs a closer look (underscore, denied, format); cached per policy
+        watched = policy._watched_attributes
         while cur.__class__ is ast.Attribute:
             attr = cur.attr
-            if (
-                attr[0] == "_"
-                or attr in denied
-                or attr in _WATCHED_ATTRIBUTES
-                or (attr.startswith(prefixes) and attr not in self._allowed_attributes)
-            ):
+            watch = watched.get(attr)
+            if watch is None:
+                watch = watched[attr] = (
+                    attr[0] == "_" or attr in _WATCHED_ATTRIBUTES or policy.attribute_denied(attr)
+                )
+            if watch:
                 if attr == "format" or attr == "format_map":
                     self._check_format(cur)
                 else:
-                    check(attr, cur)
+                    self._check_attribute(attr, cur)
             attrs.append(attr)
             cur = cur.value
-        if depth + len(attrs) > self.policy.max_depth:
+        if depth + len(attrs) > policy.max_depth:
             self._too_deep(node)
         if cur.__class__ is ast.Name:
             ident = cur.id
-            if ident[0] == "_" or ident in self.policy.denied_builtins:
+            if ident[0] == "_" or ident in policy.denied_builtins:
                 self._check_name(cur, ident, binding=False)
             self.chains.append((cur, attrs, node))
         elif len(attrs) == 1:
@@ -1771,31 +1768,63 @@ def _format_fields(text: str) -> list[str]:
     return found
 
 
-def _source(expr: ast.expr | None) -> str | None:
-    if expr is None:
-        return None
+def _simple_source(expr: Any, budget: int = 8) -> str | None:
+    """``ast.unparse`` of the common small annotations and defaults (names, dotted names,
+    literals, ``X[Y, Z]``, ``A | B``), written directly; None for anything else."""
     cls = expr.__class__
     if cls is ast.Name:
-        return expr.id  # type: ignore[attr-defined]
+        return expr.id
     if cls is ast.Constant:
-        value = expr.value  # type: ignore[attr-defined]
+        value = expr.value
         kind = value.__class__
         if kind is int or kind is bool or value is None:
             return repr(value)
         if kind is float and value - value == 0:  # finite: repr is what unparse writes
             return repr(value)
-        if kind is str and value.isalnum() and value.isascii():
+        if kind is str and value.isascii() and value.replace("_", "").isalnum():
             return repr(value)
-    elif cls is ast.Attribute:
-        parts = []
-        node: Any = expr
-        while node.__class__ is ast.Attribute:
-            parts.append(node.attr)
-            node = node.value
-        if node.__class__ is ast.Name:
-            parts.append(node.id)
-            return ".".join(reversed(parts))
-    return ast.unparse(expr)
+        return None
+    if budget <= 0:
+        return None
+    if cls is ast.Attribute:
+        base = _simple_source(expr.value, budget - 1)
+        return None if base is None else f"{base}.{expr.attr}"
+    if cls is ast.Subscript:
+        base = _simple_source(expr.value, budget - 1)
+        if base is None:
+            return None
+        index = expr.slice
+        if index.__class__ is ast.Tuple:
+            if not index.elts:
+                return None
+            parts = [_simple_source(e, budget - 1) for e in index.elts]
+            if None in parts:
+                return None
+            return f"{base}[{', '.join(parts)}]"  # type: ignore[arg-type]
+        inner = _simple_source(index, budget - 1)
+        return None if inner is None else f"{base}[{inner}]"
+    if cls is ast.List:
+        parts = [_simple_source(e, budget - 1) for e in expr.elts]
+        return None if None in parts else f"[{', '.join(parts)}]"  # type: ignore[arg-type]
+    if cls is ast.BinOp and expr.op.__class__ is ast.BitOr:
+        right = expr.right
+        if right.__class__ is ast.BinOp:
+            return None
+        left = expr.left
+        if left.__class__ is ast.BinOp and left.op.__class__ is not ast.BitOr:
+            return None
+        a = _simple_source(left, budget - 1)
+        b = _simple_source(right, budget - 1)
+        return None if a is None or b is None else f"{a} | {b}"
+    return None
+
+
+def _source(expr: ast.expr | None) -> str | None:
+    """Source text of a default or annotation, as ``ast.unparse`` writes it."""
+    if expr is None:
+        return None
+    text = _simple_source(expr)
+    return ast.unparse(expr) if text is None else text
 
 
 def _parameters(args: ast.arguments) -> tuple[ParameterInfo, ...]:
@@ -1830,6 +1859,8 @@ def inspect_tree(tree: ast.Module, policy: ImportPolicy) -> Inspection:
     Raises :class:`TooComplex` when a limit is exceeded; the caller turns that (and any other
     exception) into a rejection.
     """
+    if len(policy._watched_attributes) > 50_000:  # bounded across many files with odd names
+        policy._watched_attributes.clear()
     inspector = _Inspector(tree, policy)
     inspector.run([(tree, 0)])
     inspector.check_collected()

