@@ -283,11 +283,43 @@ def _binding_lines(tree: ast.Module) -> dict[str, int]:
     return lines
 
 
-def makes_functions_at_import(tree: ast.Module) -> bool:
+def _only_in_imports_and_decorators(tree: ast.Module, text: str, names: set[str]) -> bool:
+    """Cheap sufficient test: every occurrence of ``names`` in the text lies in a module-level
+    import or a module-level decorator (so no other use exists and no walk is needed)."""
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def segment(node: ast.AST) -> str:
+        end_line = node.end_lineno or node.lineno
+        end_col = node.end_col_offset if node.end_col_offset is not None else 0
+        # ast offsets count UTF-8 bytes; only ASCII lines can be sliced by them directly.
+        first, last = lines[node.lineno - 1], lines[end_line - 1]
+        if not (first.isascii() and last.isascii()):
+            return ""
+        return text[starts[node.lineno - 1] + node.col_offset : starts[end_line - 1] + end_col]
+
+    expected = 0
+    for node in tree.body:
+        parts: list[ast.AST] = []
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            parts = [node]
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            parts = list(node.decorator_list)
+        for part in parts:
+            piece = segment(part)
+            expected += sum(piece.count(name) for name in names)
+    return sum(text.count(name) for name in names) <= expected
+
+
+def makes_functions_at_import(tree: ast.Module, text: str | None = None) -> bool:
     """True when a memory-type decorator is used other than on a module-level ``def``.
 
     That is how a factory (``def make_filter(size): @numpy def f(image): ...``) or a
-    ``numpy(f)`` call makes decorated functions the static reader cannot see.
+    ``numpy(f)`` call makes decorated functions the static reader cannot see. With the source
+    ``text``, a module whose decorator names appear only in its imports and module-level
+    decorators is answered without walking the tree.
     """
     decorator_names: set[str] = set()
     module_aliases: set[str] = set()
@@ -303,6 +335,10 @@ def makes_functions_at_import(tree: ast.Module) -> bool:
                 if alias.name in _DECORATOR_MODULES and alias.asname:
                     module_aliases.add(alias.asname)
     if not decorator_names and not module_aliases:
+        return False
+    if text is not None and _only_in_imports_and_decorators(
+        tree, text, decorator_names | module_aliases
+    ):
         return False
     allowed: set[int] = set()
     for node in tree.body:
@@ -518,7 +554,7 @@ def examine(candidate: Candidate, policy: Any = None, *, import_modules: bool = 
         (candidate.attribute is not None and candidate.attribute not in names)
         or (candidate.attribute is None and not names)
         or bool(dynamic)
-        or makes_functions_at_import(tree)
+        or makes_functions_at_import(tree, candidate.text)
     )
     if wants_import and not blocking and import_modules:
         found, import_problems, import_warnings = _discover_by_import(candidate, tree, set(names))

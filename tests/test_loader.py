@@ -426,6 +426,17 @@ def test_disabling_something_unknown_is_a_no_op_with_a_message(
         ("from openhcs_plugins.memory import numpy as np_\ng = np_(lambda image: image)\n", True),
         ("import openhcs_plugins.decorators as d\ng = d.torch(lambda image: image)\n", True),
         ("from openhcs.core.memory import numpy\nfor k in (1, 2):\n    numpy(lambda i: i)\n", True),
+        (
+            "from openhcs_plugins.decorators import numpy\nimport numpy as np\n"
+            "@numpy(output_type='numpy')\ndef f(image):\n    'a numpy array'\n"
+            "    return np.zeros(3)\n",
+            False,
+        ),
+        (
+            "from openhcs_plugins.decorators import numpy\n@numpy\ndef f(image): ...\n"
+            "g = numpy(f)  # \u00e9\n",
+            True,
+        ),
     ],
 )
 def test_factory_detector_spots_decorators_used_outside_module_level_defs(
@@ -433,4 +444,6 @@ def test_factory_detector_spots_decorators_used_outside_module_level_defs(
 ) -> None:
     import ast
 
-    assert makes_functions_at_import(ast.parse(code)) is expected
+    tree = ast.parse(code)
+    assert makes_functions_at_import(tree) is expected
+    assert makes_functions_at_import(tree, code) is expected  # the text shortcut agrees
