@@ -317,20 +317,31 @@ def plot(scaling: dict[int, dict], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     ns = sorted(scaling)
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    for label, key, style in [
-        ("eager: import every module", "eager", "o-"),
-        ("lazy, cold cache", "cold", "s-"),
-        ("lazy, warm cache", "warm", "^-"),
-    ]:
-        ax.plot(ns, [scaling[n][key]["cpu_s"] * 1000 for n in ns], style, label=label)
-    ax.set_xlabel("installed plugin packages (5 functions each, no folder files)")
-    ax.set_ylabel("discovery CPU time in process (ms)")
+    fig, (ax, lin) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=120)
+    series = [
+        ("eager: import every module", "eager", "o-", "tab:blue"),
+        ("lazy, cold cache", "cold", "s-", "tab:orange"),
+        ("lazy, warm cache", "warm", "^-", "tab:green"),
+    ]
+    for label, key, style, color in series:
+        ys = [scaling[n][key]["cpu_s"] * 1000 for n in ns]
+        ax.plot(ns, ys, style, color=color, label=label)
     ax.set_yscale("log")
-    ax.set_xticks(ns)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    ax.set_title("openhcs-plugins discovery: time vs. number of plugins")
+    ax.set_title("all three (log scale)")
+    for label, key, style, color in series[1:]:
+        ys = [scaling[n][key]["cpu_s"] * 1000 for n in ns]
+        lin.plot(ns, ys, style, color=color, label=label)
+        a, b, r2 = fit([float(n) for n in ns], ys)
+        lin.plot(ns, [a + b * n for n in ns], ":", color="grey")
+        lin.annotate(f"{b:.2f} ms/package, r²={r2:.3f}", (ns[-1], ys[-1]), ha="right", va="bottom")
+    lin.set_title("lazy listing (linear scale, least-squares fit)")
+    for axis in (ax, lin):
+        axis.set_xlabel("installed plugin packages (5 functions each)")
+        axis.set_ylabel("CPU time in process (ms)")
+        axis.set_xticks(ns)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend()
+    fig.suptitle("openhcs-plugins discovery: time vs. number of plugins")
     fig.tight_layout()
     fig.savefig(out)
 
