@@ -537,8 +537,7 @@ class _TensorflowBackend(_Backend):
         return _dlpack_device(data)
 
     def to_host(self, data: Any) -> np.ndarray:
-        with self.tf.device("/CPU:0"):
-            return np.from_dlpack(self.tf.identity(data))
+        return data.numpy()  # device to host: one copy
 
     def cast(self, data: Any, dtype: np.dtype) -> Any:
         return self.tf.cast(data, self.tf.as_dtype(dtype))
@@ -911,13 +910,16 @@ def convert_memory(
     if where.kind == "cpu":
         view, owned = source.host_view(data), False
     else:
-        view, owned = source.to_host(data), True
+        # A fresh host copy belongs to nobody else: it is shared as it is when writable (some
+        # frameworks hand back read-only host copies; those follow the numpy rules).
+        view = source.to_host(data)
+        owned = view.flags.writeable
+        source = _BACKENDS[MemoryType.NUMPY]
     dtype = _check_dtype(view.dtype, dest, strict_dtypes, source_mt)
     if dest.host_transfer or (want is not None and want.kind == "gpu"):
         return dest.from_host(view, dtype, want)
-    return _convert_on_cpu(
-        view if source_mt is MemoryType.NUMPY else data, view, owned, dtype, source, dest, writable
-    )
+    export = view if source.memory_type is MemoryType.NUMPY else data
+    return _convert_on_cpu(export, view, owned, dtype, source, dest, writable)
 
 
 def _convert_on_cpu(

@@ -838,7 +838,7 @@ MISSING_PROBE = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def bare_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment with this package's dependencies and no array framework."""
+    """A virtual environment with this package's dependencies, pytest, and no array framework."""
     try:
         import tomllib
     except ImportError:  # Python 3.10: pytest depends on tomli there
@@ -848,6 +848,7 @@ def bare_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, timeout=300)
     python = where / "bin" / "python"
     deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    deps.append("pytest")
     subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *deps],
         check=True,
@@ -875,3 +876,36 @@ def test_missing_frameworks_are_reported_without_import_and_name_their_extra(
         errors = [line for line in lines if line.startswith(f"error {framework} ")]
         assert len(errors) == 1 and f"pip install 'openhcs-plugins[{framework}]'" in errors[0]
     assert lines[-1] == "imported []"
+
+
+NEEDS_TORCH = """
+from _frameworks import requires_framework
+
+def test_needs_torch():
+    requires_framework("torch")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("required", "outcome"), [("0", "1 skipped"), ("1", "1 failed")])
+def test_requires_framework_skips_a_missing_framework_or_fails_when_backends_are_required(
+    bare_venv: Path, tmp_path: Path, required: str, outcome: str
+) -> None:
+    (tmp_path / "test_needs_torch.py").write_text(NEEDS_TORCH)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")]),
+        "OPENHCS_PLUGINS_REQUIRE_BACKENDS": required,
+    }
+    done = subprocess.run(
+        [str(bare_venv), "-m", "pytest", "-rsf", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert outcome in done.stdout, done.stdout[-2000:]
+    assert "not installed: pip install 'openhcs-plugins[torch]'" in done.stdout
+    if required == "1":
+        assert "torch is missing but OPENHCS_PLUGINS_REQUIRE_BACKENDS=1 requires it" in done.stdout
