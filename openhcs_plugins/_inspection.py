@@ -224,6 +224,8 @@ class _Inspector:
         #: module- and class-level values (aliases such as ``Alias = List["..."]``).
         self.type_values: list[ast.expr] = []
         self.single_type_calls: set[int] = set()
+        #: definitions inside classes that are made at run time (in a function body).
+        self.runtime_defs: set[int] = set()
         self._parsed_strings: set[int] = set()
         self.memory_decorated = 0
         self.nodes = 0
@@ -744,7 +746,7 @@ class _Inspector:
                 self.annotations.append(arg.annotation)
         if node.returns is not None:
             self.annotations.append(node.returns)
-        if scope != "nested":
+        if scope != "nested" and id(node) not in self.runtime_defs:
             what = f"'{name}'"
             for default in (*args.defaults, *args.kw_defaults):
                 if default is not None:
@@ -776,17 +778,25 @@ class _Inspector:
                 keyword.value,
                 "Define an ordinary class (a dataclass or Enum if you need one).",
             )
-        for base in node.bases:
-            self.definition_time.append((base, scope != "class", f"A base class of '{name}'"))
-        self._scan_class_body(node)
+        # a class made inside a function runs its body when the function runs, not at load time
+        runtime = scope == "nested" or id(node) in self.runtime_defs
+        if not runtime:
+            for base in node.bases:
+                self.definition_time.append((base, scope != "class", f"A base class of '{name}'"))
+        self._scan_class_body(node, runtime)
         return False
 
-    def _scan_class_body(self, node: ast.ClassDef) -> None:
+    def _scan_class_body(self, node: ast.ClassDef, runtime: bool) -> None:
         name = node.name
+        definition_time = self.definition_time
+        if runtime:
+            definition_time = []  # the body's values are checked like any code, not as load-time
         for stmt in node.body:
             cls = stmt.__class__
             if cls in _DEF_NODES:
                 self.scope[id(stmt)] = "class"
+                if runtime:
+                    self.runtime_defs.add(id(stmt))
             elif cls is ast.Expr and isinstance(stmt.value, ast.Constant):
                 continue
             elif cls is ast.Pass:
@@ -794,17 +804,13 @@ class _Inspector:
             elif cls is ast.Assign:
                 for target in stmt.targets:
                     self._definition_target(target, f"class '{name}'")
-                self.definition_time.append((stmt.value, False, f"A class attribute of '{name}'"))
+                definition_time.append((stmt.value, False, f"A class attribute of '{name}'"))
                 self.type_values.append(stmt.value)
             elif cls is ast.AnnAssign:
                 self._definition_target(stmt.target, f"class '{name}'")
-                self.definition_time.append(
-                    (stmt.annotation, False, f"A class annotation of '{name}'")
-                )
+                definition_time.append((stmt.annotation, False, f"A class annotation of '{name}'"))
                 if stmt.value is not None:
-                    self.definition_time.append(
-                        (stmt.value, False, f"A class attribute of '{name}'")
-                    )
+                    definition_time.append((stmt.value, False, f"A class attribute of '{name}'"))
                     self.type_values.append(stmt.value)
             else:
                 self.add(
@@ -1094,6 +1100,8 @@ class _Inspector:
                 if root.id not in tainted:
                     continue
                 reason = f"'{root.id}' is an imported module or one of its objects"
+                if root.id in self.stored:
+                    reason += " (if it is a local variable here, give it another name)"
             elif root.__class__ is ast.Call:
                 reason = "the object returned by a call cannot be told apart from a module"
             else:
@@ -1310,7 +1318,11 @@ class _Inspector:
             if kind is not None:
                 memory.append((decorator, kind))
                 continue
-            if scope != "nested" and isinstance(decorator, ast.Call):
+            if (
+                scope != "nested"
+                and id(node) not in self.runtime_defs
+                and isinstance(decorator, ast.Call)
+            ):
                 for argument in (*decorator.args, *decorator.keywords):
                     self.definition_time.append(
                         (argument, module_scope, f"An argument of the decorator of '{name}'")

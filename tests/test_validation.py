@@ -698,6 +698,21 @@ def test_module_dunder_names_may_be_read_and_some_assigned():
     assert "dunder-name" in rules(validate_code("__name__ = 'x'\n" + function_code()))
 
 
+def test_classes_made_inside_a_function_are_not_load_time_code():
+    body = (
+        "class Local:\n        level = np.median(image)\n\n"
+        "        def scaled(self, k=np.mean(image)):\n            return self.level * k\n\n"
+        "    return Local().scaled()"
+    )
+    assert validate_code(function_code(body=body)).is_valid
+    top_level = (
+        HEADER
+        + "class Top:\n    level = np.median(np.ones(3))\n\n\n"
+        + ("@numpy\ndef f(image):\n    return image\n")
+    )
+    assert "module-statement" in rules(validate_code(top_level))
+
+
 def test_class_hooks_are_refused_but_ordinary_dunder_methods_are_fine():
     ordinary = (
         HEADER
