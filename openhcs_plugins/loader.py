@@ -844,10 +844,6 @@ def _discover_folder(
         found.changed = True  # files were deleted: drop their records
 
 
-def _folder_record(discovery: Discovery) -> dict[str, Any]:
-    return discovery.to_dict()
-
-
 # ---------------------------------------------------------------------------------------------
 # Rules applied across candidates
 # ---------------------------------------------------------------------------------------------
@@ -1011,7 +1007,7 @@ def load_plugins(
                 if not path.startswith(folder_prefix)
             }
             for d in found.folder:
-                new_state.folder[str(d.candidate.path)] = _folder_record(d)
+                new_state.folder[str(d.candidate.path)] = d.to_dict()
         _cache.write_cache(new_state, cache_path)
 
     report = _register(
@@ -1108,12 +1104,15 @@ def _register(
     off: list[str] = []
     entry_points, namespace_problems = _namespace_conflicts(found.entry_points)
     problems += namespace_problems
-    ordered = sorted(entry_points, key=lambda d: d.candidate.namespace) + found.folder
+    kept = {id(d) for d in entry_points} | {id(d) for d in found.folder}
+    ordered = sorted(found.entry_points, key=lambda d: d.candidate.namespace) + found.folder
     problems += found.folder_problems
     to_register: list[Discovery] = []
     for discovery in ordered:
         problems += discovery.problems
         warnings += discovery.warnings
+        if id(discovery) not in kept:  # refused by the namespace rule
+            continue
         discovery, disabled_keys = _disabled_filter(discovery, disabled)
         off += disabled_keys
         if discovery.functions:
