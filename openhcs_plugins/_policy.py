@@ -299,12 +299,10 @@ _ALLOWED_DUNDER_ATTRIBUTES = frozenset(
 
 #: Dunder *names* (variables) that may be read: ``if __name__ == "__main__":``, ``__all__``.
 _ALLOWED_DUNDER_NAMES = frozenset(
-    {"__name__", "__doc__", "__all__", "__version__", "__author__", "__slots__", "__match_args__"}
+    {"__name__", "__doc__", "__all__", "__version__", "__author__", "__slots__"}
 )
 #: ... and those that may be assigned (not ``__name__``: it becomes the functions' ``__module__``).
-_STORABLE_DUNDER_NAMES = frozenset(
-    {"__doc__", "__all__", "__version__", "__author__", "__slots__", "__match_args__"}
-)
+_STORABLE_DUNDER_NAMES = frozenset({"__doc__", "__all__", "__version__", "__author__", "__slots__"})
 
 #: Builtins refused by reference (``f = eval`` as well as ``eval(...)``) and as names a user
 #: binds (``def open(...)``): each reads files, runs strings as code, or walks the interpreter.

@@ -671,6 +671,7 @@ def test_definition_time_calls_are_limited_to_constructors():
         ("return {'__array_interface__': 1}", "dunder-name"),
         ("return dict(__array_interface__=1)", "dunder-name"),
         ("return {'__main__': 1}", "dunder-name"),
+        ("class P:\n        __match_args__ = ('__class__',)\n    return P", "dunder-name"),
         ("table = {'open': 1, 'a b': 2}\n    return table['open'] + table['a b']", None),
         ("import typing\n    return typing.List['vars()']", "denied-builtin"),
         ("return list['np.ndarray']", None),
