@@ -34,22 +34,16 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pytest
 
-from openhcs_plugins.adapter import RegistryAdapter
-from openhcs_plugins.candidate import Candidate, SourceKind, TrustLevel
-from openhcs_plugins.loader import (
-    LoadReport,
-    PluginLoadError,
-    Problem,
-    examine,
-    register_discoveries,
-)
-from openhcs_plugins.memory import CONTRACT_ATTRIBUTE
-from openhcs_plugins.registry import FunctionLoadError, FunctionRegistry
+if TYPE_CHECKING:  # this module is imported by every pytest run: keep its imports light
+    import numpy as np
+
+    from openhcs_plugins.adapter import RegistryAdapter
+    from openhcs_plugins.loader import LoadReport, Problem
+    from openhcs_plugins.registry import FunctionRegistry
 
 __all__ = [
     "ContractChecker",
@@ -65,6 +59,8 @@ __all__ = [
 @pytest.fixture
 def openhcs_registry() -> FunctionRegistry:
     """A fresh, empty function registry; nothing installed or in the folder is scanned."""
+    from openhcs_plugins.registry import FunctionRegistry
+
     return FunctionRegistry()
 
 
@@ -116,6 +112,14 @@ class PluginMaker:
         default) any problem raises :class:`~openhcs_plugins.loader.PluginLoadError`;
         otherwise the problems are in the returned plugin's ``problems``.
         """
+        from openhcs_plugins.candidate import Candidate, SourceKind, TrustLevel
+        from openhcs_plugins.loader import (
+            LoadReport,
+            PluginLoadError,
+            examine,
+            register_discoveries,
+        )
+
         if module is None:
             module = f"_openhcs_tmp_plugin_{next(self._counter)}"
         if not all(part.isidentifier() for part in module.split(".")):
@@ -172,6 +176,8 @@ def make_plugin(
     registered into ``openhcs_registry`` through the same validation and adapter as an installed
     package. Its modules are removed from ``sys.modules`` afterwards.
     """
+    from openhcs_plugins.adapter import RegistryAdapter
+
     directory = tmp_path / "openhcs_plugin_modules"
     directory.mkdir()
     monkeypatch.syspath_prepend(str(directory))
@@ -220,6 +226,8 @@ class ContractChecker:
         self._scanned = False
 
     def _stack(self, shape: tuple[int, ...], seed: int) -> np.ndarray:
+        import numpy as np
+
         return np.random.default_rng(seed).random(shape, dtype=np.float32)
 
     def check(
@@ -231,11 +239,15 @@ class ContractChecker:
         report: ContractReport | None = None,
     ) -> ContractReport:
         """Check one function; the outcome is added to ``report`` (a new one by default)."""
+        import numpy as np
+
         from openhcs_plugins._conversion import (
             FrameworkUnavailableError,
             convert_memory,
             detect_memory_type,
         )
+        from openhcs_plugins.memory import CONTRACT_ATTRIBUTE
+        from openhcs_plugins.registry import FunctionLoadError
 
         report = ContractReport() if report is None else report
         info = self.registry.info(key)
