@@ -498,8 +498,11 @@ def check(
         locked = read_lock(lockfile)
     except LockFileError as exc:
         raise _fail(str(exc)) from exc
-    _load_registry()
+    problems = _load_registry()
     drifts = check_lock(locked, freeze_infos(get_default_registry().infos()))
+    # A package or file that fails to load is missing from the registry: say why.
+    for problem in problems:
+        err.print(f"[yellow]skipped:[/] {problem}", highlight=False)
     if not drifts:
         out.print(f"[green]ok[/]: the environment matches {lockfile}", highlight=False)
         return
@@ -569,10 +572,19 @@ def promote(
     manager = _manager(functions_dir)
     bare = split_key(name)[1]
     try:
+        source_path = manager.path_for(bare)
         code = manager.get_function_code(bare)
-    except (KeyError, ValueError) as exc:
+    except ValueError as exc:
         raise _fail(str(exc.args[0])) from exc
-    result = validate_code(code)
+    except KeyError as exc:
+        # The manager only finds functions in valid files; an invalid one is shown below.
+        if not source_path.is_file():
+            raise _fail(str(exc.args[0])) from exc
+        code = source_path.read_text(encoding="utf-8")
+    result = validate_code(code, filename=str(source_path))
+    if not result.is_valid:
+        _print_validation_errors(result.errors, str(source_path))
+        raise _fail(f"{source_path} does not validate; fix it before promoting it")
     memory_type = next(f.input_memory_type for f in result.functions if f.name == bare)
     options = {
         "project_name": f"openhcs {bare.replace('_', ' ')}",
@@ -585,11 +597,82 @@ def promote(
         for problem in exc.problems:
             err.print(f"[red]-[/] {problem}", highlight=False)
         raise _fail(str(exc)) from exc
-    out.print(f"[green]created[/] {project} from {manager.path_for(bare)}", highlight=False)
+    _describe_promoted_code(project, bare, code, memory_type)
+    out.print(f"[green]created[/] {project} from {source_path}", highlight=False)
     out.print(
         "the folder function is unchanged; once the package is installed, remove it with "
         f"`openhcs-plugins remove {bare}` (its key becomes <namespace>:{bare})"
     )
+
+
+#: Imports a promoted package gets from its template: openhcs-plugins, numpy, the framework.
+_TEMPLATE_PROVIDES = {"openhcs_plugins", "openhcs", "numpy"}
+#: The import name of each memory type's framework, whose requirement the template writes.
+_FRAMEWORK_MODULES = {
+    "torch": "torch",
+    "tensorflow": "tensorflow",
+    "jax": "jax",
+    "cupy": "cupy",
+    "pyclesperanto": "pyclesperanto",
+}
+
+
+def _third_party_imports(code: str) -> list[str]:
+    """Top-level modules ``code`` imports that are neither the standard library nor relative."""
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.partition(".")[0])
+    return sorted(name for name in found if name not in sys.stdlib_module_names)
+
+
+def _describe_promoted_code(project: Path, name: str, code: str, memory_type: str) -> None:
+    """Make the generated project describe the promoted code, not the template's example.
+
+    The README and CHANGELOG name the promoted function instead of ``my_custom_function``,
+    and each module the code imports beyond what the template declares becomes a dependency
+    in pyproject.toml (by its installed distribution's name), so the package installs
+    elsewhere. An import whose distribution is not installed here is reported instead.
+    """
+    import importlib.metadata
+    import re
+
+    for doc in ("README.md", "CHANGELOG.md"):
+        path = project / doc
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace("my_custom_function", name), encoding="utf-8")
+    provided = _TEMPLATE_PROVIDES | {_FRAMEWORK_MODULES.get(memory_type, "numpy")}
+    modules = [m for m in _third_party_imports(code) if m not in provided]
+    if not modules:
+        return
+    installed = importlib.metadata.packages_distributions()
+    requirements = sorted({installed[m][0] for m in modules if m in installed})
+    unknown = [m for m in modules if m not in installed]
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    block = re.search(r"^dependencies = \[\n(.*?)^\]", text, flags=re.MULTILINE | re.DOTALL)
+    if requirements and block is not None:
+        lines = "".join(f'    "{requirement}",\n' for requirement in requirements)
+        text = text[: block.end(1)] + lines + text[block.end(1) :]
+        pyproject.write_text(text, encoding="utf-8")
+        out.print(
+            f"added to the dependencies in {pyproject}: {', '.join(requirements)} "
+            "(imported by the code; add lower bounds if it needs them)",
+            highlight=False,
+        )
+    elif requirements:
+        unknown += requirements
+    if unknown:
+        err.print(
+            f"[yellow]warning:[/] the code imports {', '.join(unknown)}; add the "
+            f"distribution(s) that provide them to the dependencies in {pyproject}",
+            highlight=False,
+        )
 
 
 def _mount_subcommands() -> None:
