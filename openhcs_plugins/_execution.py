@@ -100,14 +100,16 @@ def exec_candidate(candidate: Candidate) -> types.ModuleType:
     """Execute a validated candidate's text as a module and return it.
 
     The module is placed in ``sys.modules`` under :func:`module_name_for` so that its functions
-    pickle by reference in this process and tracebacks show the real file and lines.
+    pickle by reference in this process and tracebacks show the real file and lines. At the
+    ``strict`` level nothing is executed here: the module returned holds isolated proxies
+    (:func:`openhcs_plugins.isolation.isolated_module`).
     """
     if candidate.trust is TrustLevel.STRICT:
-        raise CodeExecutionError(
-            candidate.filename,
-            "code at the 'strict' trust level never runs in the host process; "
-            "run it with the isolated runner (openhcs-plugins run --isolated)",
-        )
+        # Strict code never runs here, not even to read signatures: the module holds proxies
+        # (signatures from the static reading) whose calls run in a warm isolated worker.
+        from openhcs_plugins.isolation import isolated_module
+
+        return isolated_module(candidate)
     filename = candidate.filename
     name = module_name_for(candidate)
     module = types.ModuleType(name)
