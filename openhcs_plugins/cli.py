@@ -155,32 +155,94 @@ def info(key: Annotated[str, typer.Argument(help="namespace:name (bare name = op
         out.print(f"[bold]{field}[/]: {value}", highlight=False)
 
 
+ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip")
+
+
 @app.command()
 def validate(
-    path: Annotated[Path, typer.Argument(help="A function file.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A function file, a folder of them, a built wheel/sdist (not installed), or "
+            "the name of an installed distribution."
+        ),
+    ],
     trust: Annotated[
-        TrustLevel, typer.Option("--trust", help="Check as this trust level.")
-    ] = TrustLevel.USER,
+        TrustLevel | None,
+        typer.Option(
+            "--trust", help="Check files as this trust level (default: the folder's setting)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Validate a function file without running it."""
+    """Validate without running anything: exit 1 if anything is invalid."""
+    path = Path(target)
+    if path.is_dir():
+        files = sorted(path.glob("*.py"))
+        if not files:
+            raise _fail(f"{path}: no .py files in this folder")
+        reports = [_validate_file(f, trust, quiet=as_json) for f in files]
+        if as_json:
+            print(json.dumps(reports, indent=2))
+        if not all(r["valid"] for r in reports):
+            raise typer.Exit(1)
+        return
+    if path.is_file() and not path.name.endswith(ARCHIVE_SUFFIXES):
+        report = _validate_file(path, trust, quiet=as_json)
+        if as_json:
+            print(json.dumps(report, indent=2))
+        if not report["valid"]:
+            raise typer.Exit(1)
+        return
+    from openhcs_plugins.loader import validate_archive, validate_distribution
+
+    if path.is_file():
+        load_report = validate_archive(path)
+    elif path.suffix or "/" in target:
+        raise _fail(f"{target}: no such file, folder or installed distribution")
+    else:
+        load_report = validate_distribution(target)
+    _print_load_report(target, load_report, as_json)
+    if load_report.problems:
+        raise typer.Exit(1)
+
+
+def _print_load_report(target: str, report: Any, as_json: bool) -> None:
+    if as_json:
+        data = {
+            "target": target,
+            "valid": not report.problems,
+            "functions": list(report.registered),
+            "problems": [p.to_dict() for p in report.problems],
+            "warnings": [w.to_dict() for w in report.warnings],
+        }
+        print(json.dumps(data, indent=2))
+        return
+    for problem in report.problems:
+        err.print(f"[red]{problem}[/]", highlight=False, markup=True)
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if not report.problems:
+        names = ", ".join(report.registered) or "(no functions)"
+        out.print(f"[green]ok[/] {target}: {names}", highlight=False)
+
+
+def _validate_file(path: Path, trust: TrustLevel | None, *, quiet: bool) -> dict[str, Any]:
+    from openhcs_plugins.settings import load_settings
     from openhcs_plugins.validation import validate_code
 
-    if not path.is_file():
-        raise _fail(f"{path}: no such file")
-    result = validate_code(path.read_bytes(), trust=trust, filename=str(path))
-    if as_json:
-        print(json.dumps(_result_json(result, str(path)), indent=2))
-    else:
-        _print_validation_errors(result.errors, str(path))
-        for warning in result.warnings:
-            line = f":{warning.line_number}" if warning.line_number else ""
-            err.print(f"[yellow]{path}{line}: warning:[/] {warning.message}", highlight=False)
-        if result.is_valid:
-            names = ", ".join(result.function_names)
-            out.print(f"[green]ok[/] {path}: {names}", highlight=False)
-    if not result.is_valid:
-        raise typer.Exit(1)
+    settings = load_settings()
+    level = trust if trust is not None else settings.trust.level_for("folder")
+    result = validate_code(
+        path.read_bytes(), trust=level, policy=settings.import_policy(), filename=str(path)
+    )
+    _print_validation_errors(result.errors, str(path))
+    for warning in result.warnings:
+        line = f":{warning.line_number}" if warning.line_number else ""
+        err.print(f"[yellow]{path}{line}: warning:[/] {warning.message}", highlight=False)
+    if result.is_valid and not quiet:
+        out.print(f"[green]ok[/] {path}: {', '.join(result.function_names)}", highlight=False)
+    return _result_json(result, str(path))
 
 
 def _result_json(result: Any, filename: str) -> dict[str, Any]:

@@ -219,3 +219,24 @@ def test_demo_registers_examples_and_writes_outputs(tmp_path):
     # Background removal lowers the median (the uneven background) far more than the peaks.
     assert np.median(output) < 0.2 * np.median(source)
     assert (tmp_path / "demo" / "preview.png").stat().st_size > 1000
+
+
+def test_validate_a_folder_checks_every_file(tmp_path):
+    (tmp_path / "good.py").write_text(GOOD)
+    (tmp_path / "bad.py").write_text(BAD)
+    result = invoke("validate", str(tmp_path), "--json")
+    assert result.exit_code == 1
+    reports = {Path(r["file"]).name: r["valid"] for r in json.loads(result.stdout)}
+    assert reports == {"bad.py": False, "good.py": True}
+
+
+def test_validate_names_a_distribution_that_is_not_installed():
+    result = invoke("validate", "no-such-distribution-xyz")
+    assert result.exit_code == 1
+    assert "no distribution 'no-such-distribution-xyz' is installed" in result.stderr
+
+
+def test_validate_an_installed_distribution_without_entry_point_says_so():
+    result = invoke("validate", "tifffile")
+    assert result.exit_code == 1
+    assert "declares no `openhcs.functions` entry point" in result.stderr

@@ -545,11 +545,6 @@ def test_generated_projects_own_tests_pass_against_the_installed_wheel(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="`openhcs-plugins validate` does not read built wheels yet (issue 3); the generated "
-    "CI runs it. Remove this mark when it does.",
-)
 def test_cli_validates_the_built_wheel_as_the_generated_ci_does(
     built_projects: dict[str, tuple[Path, Path]],
 ) -> None:
