@@ -737,10 +737,106 @@ def _describe_promoted_code(project: Path, name: str, code: str, memory_type: st
         )
 
 
+@app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Which frameworks and devices are usable, broken plugins, and the cache's state."""
+    from openhcs_plugins._conversion import framework_status
+    from openhcs_plugins.loader import discovery_cache_info, load_plugins
+    from openhcs_plugins.settings import load_settings
+
+    settings = load_settings()
+    frameworks = framework_status()
+    report = load_plugins(refresh=True)
+    cache = discovery_cache_info()
+    if as_json:
+        data = {
+            "frameworks": {
+                mt.value: {"usable": ok, "detail": detail}
+                for mt, (ok, detail) in frameworks.items()
+            },
+            "functions": len(report.registered),
+            "problems": [p.to_dict() for p in report.problems],
+            "warnings": [w.to_dict() for w in report.warnings],
+            "functions_dir": str(settings.functions_path()),
+            "cache": {"path": str(cache.path), "state": cache.state},
+        }
+        print(json.dumps(data, indent=2))
+        return
+    table = Table(title="frameworks")
+    table.add_column("memory type")
+    table.add_column("usable")
+    table.add_column("detail", overflow="fold")
+    for mt, (ok, detail) in frameworks.items():
+        table.add_row(mt.value, "[green]yes[/]" if ok else "[red]no[/]", detail)
+    out.print(table)
+    out.print(f"functions folder: {settings.functions_path()}", highlight=False)
+    out.print(f"{len(report.registered)} function(s) registered", highlight=False)
+    for problem in report.problems:
+        out.print(f"[red]broken:[/] {problem}", highlight=False)
+    for warning in report.warnings:
+        out.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    out.print(str(cache), highlight=False)
+
+
+@app.command()
+def disable(
+    name: Annotated[str, typer.Argument(help="A namespace (lab_filters) or a key (lab:blur).")],
+    everywhere: Annotated[
+        bool,
+        typer.Option("--everywhere", help="In every environment, not only this one."),
+    ] = False,
+) -> None:
+    """Switch a namespace or one function off (stored in your settings)."""
+    from openhcs_plugins.loader import disable as disable_name
+
+    try:
+        change = disable_name(name, everywhere=everywhere)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(str(change), highlight=False)
+
+
+@app.command()
+def enable(
+    name: Annotated[str, typer.Argument(help="A namespace or a key disabled before.")],
+) -> None:
+    """Switch a disabled namespace or function back on."""
+    from openhcs_plugins.loader import enable as enable_name
+
+    try:
+        change = enable_name(name)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(str(change), highlight=False)
+
+
+cache_app = typer.Typer(help="The discovery cache.", no_args_is_help=True)
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Delete the discovery cache; the next listing rebuilds it."""
+    from openhcs_plugins.loader import clear_discovery_cache
+
+    removed = clear_discovery_cache()
+    out.print(f"removed {len(removed)} cache file(s)", highlight=False)
+
+
+@cache_app.command("info")
+def cache_show() -> None:
+    """Where the cache is and whether it matches this environment."""
+    from openhcs_plugins.loader import discovery_cache_info
+
+    out.print(str(discovery_cache_info()), highlight=False)
+
+
 def _mount_subcommands() -> None:
     from openhcs_plugins._cli_settings import settings_app
 
     app.add_typer(settings_app, name="settings", help="Show and edit settings.")
+    app.add_typer(cache_app, name="cache")
 
 
 _mount_subcommands()

@@ -240,3 +240,44 @@ def test_validate_an_installed_distribution_without_entry_point_says_so():
     result = invoke("validate", "tifffile")
     assert result.exit_code == 1
     assert "declares no `openhcs.functions` entry point" in result.stderr
+
+
+def test_doctor_reports_frameworks_functions_and_cache(tmp_path, functions_dir):
+    (tmp_path / "scale.py").write_text(GOOD)
+    invoke("add", str(tmp_path / "scale.py"))
+    (functions_dir / "broken.py").write_text("def broken(:\n")
+    data = json.loads(invoke("doctor", "--json").stdout)
+    assert set(data["frameworks"]) == {
+        "numpy",
+        "cupy",
+        "torch",
+        "tensorflow",
+        "jax",
+        "pyclesperanto",
+    }
+    assert data["frameworks"]["numpy"]["usable"] is True
+    assert data["functions"] == 1
+    assert any("broken.py" in str(p["file"]) for p in data["problems"])
+    assert data["cache"]["state"] in {"fresh", "missing", "disabled", "stale"}
+
+
+def test_disable_and_enable_a_function_changes_the_listing(tmp_path, functions_dir):
+    (tmp_path / "scale.py").write_text(GOOD)
+    invoke("add", str(tmp_path / "scale.py"))
+    assert "openhcs:scale" in invoke("list", "--json").stdout
+    off = invoke("disable", "openhcs:scale")
+    assert off.exit_code == 0, off.output
+    assert "openhcs:scale" not in invoke("list", "--json").stdout
+    assert invoke("enable", "openhcs:scale").exit_code == 0
+    assert "openhcs:scale" in invoke("list", "--json").stdout
+    unknown = invoke("disable", "nothing_here")
+    assert unknown.exit_code == 0 and "nothing_here" in unknown.stdout
+
+
+def test_cache_clear_then_listing_rebuilds_it():
+    invoke("list")
+    cleared = invoke("cache", "clear")
+    assert cleared.exit_code == 0 and "removed" in cleared.stdout
+    assert "missing" in invoke("cache", "info").stdout
+    invoke("list")
+    assert "fresh" in invoke("cache", "info").stdout
