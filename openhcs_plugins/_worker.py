@@ -275,11 +275,14 @@ def unshare_namespaces(config: dict, report: dict) -> bool:
     flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS
     try:
         _unshare(flags)
-        _map_ids(uid, gid)
     except OSError as exc:
         report["namespace_errors"]["user+pid+net+ipc+mount"] = str(exc)
         return False
     report["namespaces"] = ["user", "pid", "net", "ipc", "mount"]
+    try:
+        _map_ids(uid, gid)
+    except OSError as exc:  # rare: the namespaces exist, only the ids show as "nobody"
+        report["notes"].append(f"uid/gid map not written ({exc})")
     return True
 
 
@@ -348,7 +351,9 @@ def setup_filesystem(config: dict, report: dict) -> str:
                 fds.append((path, os.open(path, os.O_PATH | os.O_CLOEXEC)))
             is_tmp = root == "/tmp"
             size = config["limits"]["scratch_mb"] if is_tmp else 1
-            _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=0755")
+            inodes = 4096 if is_tmp else 1024
+            options = f"size={size}m,nr_inodes={inodes},mode=0755"
+            _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, options)
             for path, fd in fds:
                 if os.path.isdir(f"/proc/self/fd/{fd}"):
                     os.makedirs(path, exist_ok=True)
@@ -371,7 +376,8 @@ def setup_filesystem(config: dict, report: dict) -> str:
     # below, and what the job could write there concerns only itself).
     count = 0
     for mountpoint, options in _mounts():
-        if _under(mountpoint, scratch) or _under(mountpoint, "/proc"):
+        # (paths kept visible below the scratch folder, a venv in /tmp, become read-only too)
+        if mountpoint == scratch or _under(mountpoint, "/proc"):
             continue
         if any(_under(mountpoint, d) for d in done) and not any(
             _under(mountpoint, p) for p in visible
@@ -396,7 +402,8 @@ def _scratch_on_workdir(config: dict, report: dict) -> str:
     workdir = config["workdir"]
     size = config["limits"]["scratch_mb"]
     try:
-        _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=0700")
+        options = f"size={size}m,nr_inodes=4096,mode=0700"
+        _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, options)
     except OSError as exc:
         report["notes"].append(f"no tmpfs scratch folder ({exc}); using {workdir}")
     return workdir

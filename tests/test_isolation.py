@@ -309,8 +309,22 @@ from openhcs_plugins.memory import numpy
 
 
 @numpy
-def probe(image, port: int = 0, outside: str = "", secret_file: str = ""):
+def probe(
+    image, port: int = 0, outside: str = "", secret_file: str = "", visible: str = "",
+    repo: str = "",
+):
     found = {}
+    try:
+        open(repo, "w").close()
+        found["write_repo"] = "written"
+    except OSError as exc:
+        found["write_repo"] = type(exc).__name__
+    try:
+        open(os.path.join(visible, "new.txt"), "w").close()
+        found["write_visible"] = "written"
+    except OSError as exc:
+        found["write_visible"] = type(exc).__name__
+    found["visible_listing"] = sorted(os.listdir(visible)) if os.path.isdir(visible) else None
     try:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
         found["network"] = "connected"
@@ -341,7 +355,12 @@ def test_worker_has_no_network_no_host_files_and_no_secrets(tmp_path, monkeypatc
     monkeypatch.setenv("OPENHCS_TEST_SECRET_TOKEN", "hunter2")
     secret = tmp_path / "secret.txt"
     secret.write_text("hunter2")
-    outside = tmp_path / "outside.txt"
+    outside = tmp_path.parent / f"{tmp_path.name}-outside" / "outside.txt"
+    outside.parent.mkdir()
+    repo = Path(__file__).parent / f".isolation-probe-{os.getpid()}"
+    package = tmp_path / "venv" / "site-packages"  # a path the worker needs, inside /tmp
+    package.mkdir(parents=True)
+    (package / "plugin.py").write_text("")
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
@@ -353,10 +372,15 @@ def test_worker_has_no_network_no_host_files_and_no_secrets(tmp_path, monkeypatc
             port=port,
             outside=str(outside),
             secret_file=str(secret),
-            limits=LIMITS,
+            visible=str(package),
+            repo=str(repo),
+            limits=replace(LIMITS, visible_paths=(str(package),)),
         )
+    assert found["write_repo"] == "OSError" and not repo.exists()  # read-only (EROFS)
+    assert found["visible_listing"] == ["plugin.py"]
+    assert found["write_visible"] != "written" and not (package / "new.txt").exists()
     assert found["network"] != "connected"
-    assert found["write_outside"] != "written" and not outside.exists()
+    assert found["write_outside"] == "FileNotFoundError" and not outside.exists()  # hidden
     assert found["write_scratch"] == "created"
     assert found["secret_visible"] is False
     assert os.getpid() not in found["pids"] and len(found["pids"]) < 10
