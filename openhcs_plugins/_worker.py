@@ -889,7 +889,7 @@ class Job:
         if problem:
             self.fail("leftover", f"while loading the module: {problem}")
             return
-        self.send({"op": "loaded", "functions": described, "report": self.report})
+        self.send({"op": "loaded", "functions": described})
 
     def fail(self, kind: str, message: str) -> None:
         self.send(

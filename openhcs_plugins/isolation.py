@@ -1131,7 +1131,10 @@ class IsolatedRunner:
     def __del__(self) -> None:
         worker = self.__dict__.get("_worker")
         if worker is not None:
-            worker.kill()
+            try:
+                worker.kill()
+            except Exception:  # at interpreter exit modules may be half gone; atexit kills too
+                pass
 
     def close(self) -> None:
         """Kill the worker (the next call would start a new one)."""
@@ -1179,6 +1182,10 @@ class IsolatedRunner:
         worker = _Worker(self.limits, function=self._name(None), filename=self.filename)
         self.workers_started += 1
         self.worker_dirs.append(worker.workdir)
+        # The report is read before any user code runs in the worker, so that code cannot
+        # forge it (it could write frames to the pipe while it loads).
+        header, _ = worker.exchange({"op": "report"}, what="starting the worker")
+        worker.report = self._report = IsolationReport.from_worker(header.get("report") or {})
         request: dict[str, Any] = {"op": "load", "filename": self.filename}
         if self.module is not None:
             request["module"] = self.module
@@ -1186,9 +1193,6 @@ class IsolatedRunner:
         else:
             request["source"] = self.source_text
         header, _ = worker.exchange(request, what="loading the code")
-        report = header.get("report")
-        if isinstance(report, dict):
-            worker.report = self._report = IsolationReport.from_worker(report)
         if header.get("op") == "error":
             worker.kill()
             raise self._response_error(worker, header, "loading the code")
