@@ -1458,6 +1458,18 @@ class IsolationCheck:
     def __str__(self) -> str:
         return "\n".join(self.lines())
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``validate --isolated --json``)."""
+        return {
+            "filename": self.filename,
+            "ok": self.ok,
+            "load_error": self.load_error,
+            "load_error_type": self.load_error_type,
+            "line": self.line_number,
+            "functions": [asdict(f) for f in self.functions],
+            "protections": self.report.to_dict() if self.report is not None else None,
+        }
+
 
 def validate_in_worker(
     source_text: str,

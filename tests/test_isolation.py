@@ -486,6 +486,7 @@ def test_validate_in_worker_reports_each_function_and_survives_a_crash():
     }
     assert not check.ok and check.report is not None
     assert "(1, 32, 32) float32" in str(check)
+    assert json.loads(json.dumps(check.to_dict()))["functions"][1]["error_type"] == "WorkerCrashed"
     broken = validate_in_worker(
         "import numpy as np\nx = np.zeros(3)[5]\n", "/lab/b.py", limits=LIMITS
     )
