@@ -74,7 +74,7 @@ ALIGNMENT = 64
 #: Set to 1/true/yes to refuse lossy dtype changes instead of warning about them.
 STRICT_DTYPES_ENV = "OPENHCS_PLUGINS_STRICT_DTYPES"
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 # ----------------------------------------------------------------------------------------------
