@@ -720,7 +720,13 @@ class Job:
             if magic != MAGIC or length > MAX_REQUEST_HEADER:
                 raise ValueError("bad request frame from the parent")
             header = json.loads(read_exact(self.request_fd, length) or b"{}")
-            arrays = [self._read_array(desc) for desc in header.get("arrays", [])]
+            try:
+                arrays = [self._read_array(desc) for desc in header.get("arrays", [])]
+            except MemoryError as exc:
+                # The rest of the request cannot be read: answer, then end (the parent
+                # starts a new worker for the next call).
+                self.error("memory", exc, "the input arrays do not fit in the memory limit")
+                return
             op = header.get("op")
             if op == "report":
                 self.send({"op": "report", "report": self.report})

@@ -447,6 +447,18 @@ def test_load_error_names_the_file_and_line():
     assert info.value.line_number == 3 and "ZeroDivisionError" in str(info.value)
 
 
+def test_an_input_larger_than_the_memory_limit_is_a_memory_error():
+    from openhcs_plugins.isolation import WorkerMemoryError
+
+    big = np.zeros((3, 8192, 8192), np.float32)  # 768 MiB of untouched zero pages
+    with IsolatedRunner(SIMPLE, "scale", limits=LIMITS) as runner:
+        with pytest.raises(WorkerMemoryError, match="input arrays do not fit"):
+            runner.call(big)
+        out, _ = runner.call(IMAGE)  # a new worker
+        assert runner.workers_started == 2
+    np.testing.assert_array_equal(out, IMAGE * 2)
+
+
 def test_arguments_that_cannot_cross_are_refused_in_the_caller():
     with IsolatedRunner(SIMPLE, "scale", limits=LIMITS) as runner:
         with pytest.raises(TypeError, match="isolated functions take"):
