@@ -668,7 +668,7 @@ class _Worker:
                 "isolated workers need a POSIX system (Linux for namespaces)",
                 function=self.function,
                 filename=self.filename,
-                hint="run this function at the 'user' trust level on Windows",
+                hint="run strict functions on Linux (or macOS, without namespaces)",
             )
         self.workdir = tempfile.mkdtemp(prefix="openhcs-isolated-")
         req_r, self.req_w = os.pipe()

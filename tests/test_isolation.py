@@ -693,6 +693,17 @@ def test_manager_registers_and_loads_strict_functions_as_isolated(tmp_path):
     loaded.__openhcs_isolated_runner__.close()
 
 
+def test_an_importable_module_runs_in_the_worker_by_name(tmp_path):
+    # what runner_for does for an installed package: the worker imports the module itself
+    path = CORPUS / "benign" / "b01_gaussian_blur.py"
+    candidate = Candidate.from_code(path.read_text(encoding="utf-8"), path=tmp_path / path.name)
+    expected = exec_candidate(candidate).gaussian_blur(IMAGE)
+    module = "tests.corpus.benign.b01_gaussian_blur"  # found through the repository root
+    with IsolatedRunner(module=module, function_name="gaussian_blur", limits=LIMITS) as runner:
+        np.testing.assert_allclose(runner.call(IMAGE), expected, rtol=1e-6)
+        assert runner.filename == f"<{module}>"
+
+
 def test_runner_for_refuses_a_file_changed_since_it_was_listed(tmp_path):
     from openhcs_plugins.manager import CustomFunctionManager
     from openhcs_plugins.registry import FunctionRegistry
