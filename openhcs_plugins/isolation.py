@@ -1330,6 +1330,8 @@ class IsolatedRunner:
                     worker.kill()
                 error = self._response_error(worker, header, what)
                 self._worker = worker if worker.alive else None
+                if self._worker is not None:
+                    self._schedule_idle()
                 raise error
             try:
                 value = _worker.decode(header.get("value"), out_arrays)

@@ -410,6 +410,17 @@ def test_warm_runner_pays_start_up_once_per_batch():
     assert np.geterr()["all" if "all" in np.geterr() else "divide"] != "ignore"
 
 
+def test_an_idle_warm_worker_is_shut_down_and_restarted_on_demand():
+    with IsolatedRunner(SIMPLE, "scale", limits=replace(LIMITS, idle_seconds=0.3)) as runner:
+        runner.call(IMAGE)
+        assert runner.running
+        time.sleep(0.8)
+        assert not runner.running
+        assert worker_processes(runner.worker_dirs) == []
+        runner.call(IMAGE)
+        assert runner.running and runner.workers_started == 2
+
+
 def test_cpu_limit_applies_to_each_call_not_to_the_whole_batch():
     code = (
         "import time\nfrom openhcs_plugins.memory import numpy\n\n\n@numpy\n"
@@ -636,6 +647,7 @@ def test_strict_code_never_runs_in_this_process(tmp_path, capfd):
     assert np.geterr() == errors_before  # the function's np.seterr ran elsewhere
     assert "scaling" not in capfd.readouterr().out
     assert is_isolated(func)
+    assert func.__openhcs_isolated_runner__.limits.idle_seconds == 60
     func.__openhcs_isolated_runner__.close()
 
 
