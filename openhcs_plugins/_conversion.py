@@ -773,7 +773,7 @@ _BACKENDS_LOCK = threading.Lock()
 def _import_framework(memory_type: MemoryType) -> Any:
     if memory_type is MemoryType.TENSORFLOW:
         # Keep tensorflow's C++ start-up chatter (info and warnings) off unless asked for.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     elif memory_type is MemoryType.PYCLESPERANTO:
         configure_opencl()
     try:

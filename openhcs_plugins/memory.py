@@ -28,17 +28,22 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from openhcs_plugins._conversion import (
+    DtypeChangeError,
+    DtypeChangeWarning,
     FrameworkUnavailableError,
     convert_memory,
     detect_memory_type,
     memory_type_of_type,
     stack_planes,
+    take_plane,
 )
 from openhcs_plugins._memtypes import AVAILABLE_MEMORY_TYPES, MemoryType
 
 __all__ = [
     "AVAILABLE_MEMORY_TYPES",
     "CONTRACTS",
+    "DtypeChangeError",
+    "DtypeChangeWarning",
     "FrameworkUnavailableError",
     "MemoryType",
     "convert_memory",
@@ -101,7 +106,8 @@ def _apply_per_plane(func: Callable[..., Any], image: Any, args: tuple, kwargs: 
     images: list[Any] = []
     extras: list[tuple[Any, ...]] = []
     for index in range(int(image.shape[0])):
-        plane_image, plane_extra = _split_result(func(image[index], *args, **kwargs))
+        plane = take_plane(image, index)
+        plane_image, plane_extra = _split_result(func(plane, *args, **kwargs))
         images.append(plane_image)
         if plane_extra is not None:
             extras.append(plane_extra)

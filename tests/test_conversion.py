@@ -612,19 +612,8 @@ def test_decorator_passes_its_own_type_through_untouched(framework: str) -> None
 
 
 @pytest.mark.parametrize("framework", DECORATED)
-def test_slice_by_slice_runs_per_plane_and_restacks_in_the_framework(
-    framework: str, request: pytest.FixtureRequest
-) -> None:
+def test_slice_by_slice_runs_per_plane_and_restacks_in_the_framework(framework: str) -> None:
     requires_framework(framework)
-    if framework == "pyclesperanto" and not framework_state(framework, True).usable:
-        request.applymarker(
-            pytest.mark.xfail(
-                raises=RuntimeError,
-                strict=True,
-                reason="memory._apply_per_plane takes planes with image[index], a gather kernel "
-                "pocl cannot build here; _conversion.take_plane copies the plane without one",
-            )
-        )
     shapes: list[tuple[int, ...]] = []
     op = plus_one(framework)
 
