@@ -631,10 +631,11 @@ sys.addaudithook(_audit)
 
 
 def test_strict_code_never_runs_in_this_process(tmp_path, capfd):
-    path = tmp_path / "scale.py"
+    path = tmp_path / "strict_scale_never_in_host.py"
     candidate = Candidate.from_code(
         SIMPLE, source=SourceKind.FOLDER, path=path, trust=TrustLevel.STRICT
     )
+    sys.modules.pop(module_name_for(candidate), None)  # another test may have used the name
     errors_before = np.geterr()
     _EXECUTED.clear()
     module = exec_candidate(candidate)
