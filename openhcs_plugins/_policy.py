@@ -290,7 +290,7 @@ _DENIED_ATTRIBUTES = frozenset(
     locals vars breakpoint
     f_back f_globals f_locals f_builtins f_code f_trace f_lasti f_trace_lines f_trace_opcodes
     execute native_execute RawModule core keyword xpx scipy skimage glob traceback logging
-    concurrent weakref uuid json contextvars ABCMeta EnumMeta EnumType
+    concurrent weakref uuid json contextvars ABCMeta EnumMeta EnumType as_strided
     """.split()
 )
 
