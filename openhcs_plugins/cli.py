@@ -12,6 +12,7 @@ Tour::
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -174,21 +175,29 @@ def validate(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    isolated: Annotated[
+        bool,
+        typer.Option(
+            "--isolated",
+            help="Also run each file's functions once on a small synthetic stack, in an "
+            "isolated worker process (files only).",
+        ),
+    ] = False,
 ) -> None:
-    """Validate without running anything: exit 1 if anything is invalid."""
+    """Validate (statically; with --isolated also by running in a worker): exit 1 if invalid."""
     path = Path(target)
     if path.is_dir():
         files = sorted(path.glob("*.py"))
         if not files:
             raise _fail(f"{path}: no .py files in this folder")
-        reports = [_validate_file(f, trust, quiet=as_json) for f in files]
+        reports = [_validate_file(f, trust, quiet=as_json, isolated=isolated) for f in files]
         if as_json:
             print(json.dumps(reports, indent=2))
         if not all(r["valid"] for r in reports):
             raise typer.Exit(1)
         return
     if path.is_file() and not path.name.endswith(ARCHIVE_SUFFIXES):
-        report = _validate_file(path, trust, quiet=as_json)
+        report = _validate_file(path, trust, quiet=as_json, isolated=isolated)
         if as_json:
             print(json.dumps(report, indent=2))
         if not report["valid"]:
@@ -196,6 +205,8 @@ def validate(
         return
     from openhcs_plugins.loader import validate_archive, validate_distribution
 
+    if isolated:
+        raise _fail("--isolated checks function files and folders, not packages")
     if path.is_file():
         load_report = validate_archive(path)
     elif path.suffix or "/" in target:
@@ -227,7 +238,9 @@ def _print_load_report(target: str, report: Any, as_json: bool) -> None:
         out.print(f"[green]ok[/] {target}: {names}", highlight=False)
 
 
-def _validate_file(path: Path, trust: TrustLevel | None, *, quiet: bool) -> dict[str, Any]:
+def _validate_file(
+    path: Path, trust: TrustLevel | None, *, quiet: bool, isolated: bool = False
+) -> dict[str, Any]:
     from openhcs_plugins.settings import load_settings
     from openhcs_plugins.validation import validate_code
 
@@ -242,7 +255,18 @@ def _validate_file(path: Path, trust: TrustLevel | None, *, quiet: bool) -> dict
         err.print(f"[yellow]{path}{line}: warning:[/] {warning.message}", highlight=False)
     if result.is_valid and not quiet:
         out.print(f"[green]ok[/] {path}: {', '.join(result.function_names)}", highlight=False)
-    return _result_json(result, str(path))
+    report = _result_json(result, str(path))
+    if isolated:
+        from openhcs_plugins.isolation import validate_in_worker
+
+        # Safe even when the static check failed: the worker contains whatever the code does.
+        check = validate_in_worker(path.read_bytes().decode("utf-8", "replace"), str(path))
+        report["isolated"] = check.to_dict()
+        report["valid"] = report["valid"] and check.ok
+        if not quiet:
+            for line in check.lines():
+                (out if check.ok else err).print(line, highlight=False, markup=False)
+    return report
 
 
 def _result_json(result: Any, filename: str) -> dict[str, Any]:
@@ -390,8 +414,12 @@ def run_on_files(
     *,
     preview: Path | None = None,
     show_progress: bool = True,
+    isolated: bool = False,
 ) -> list[tuple[Path, str]]:
-    """Run ``key`` on each TIFF in ``files``; returns the failures as ``(file, reason)``."""
+    """Run ``key`` on each TIFF in ``files``; returns the failures as ``(file, reason)``.
+
+    With ``isolated``, one warm isolated worker runs every file (its start-up is paid once).
+    """
     from rich.progress import track
 
     from openhcs_plugins import __version__
@@ -399,36 +427,49 @@ def run_on_files(
 
     registry = get_default_registry()
     info = registry.info(key)
+    runner = None
+    if isolated:
+        from openhcs_plugins.isolation import runner_for
+
+        runner = runner_for(info)
+    call = runner.apply if runner is not None else functools.partial(registry.call, key)
     single = len(files) == 1
     failures: list[tuple[Path, str]] = []
-    iterator = track(files, description=f"{key}", console=err, disable=not show_progress)
     previewed = False
-    for path in iterator:
-        try:
-            stack = read_stack(path)
-            result = registry.call(key, stack, **params)
-            image, extra = (result[0], result[1:]) if type(result) is tuple else (result, ())
-            provenance = {
-                "function": key,
-                "source": info.provenance.source.value,
-                "distribution": info.provenance.distribution,
-                "version": info.provenance.version,
-                "file_sha256": info.provenance.sha256,
-                "parameters": _json_safe(params),
-                "inputs": [{"path": str(path), "sha256": sha256_file(path)}],
-                "openhcs_plugins": __version__,
-            }
-            if extra:
-                provenance["metadata"] = _json_safe(extra[0] if len(extra) == 1 else list(extra))
-            target = _output_path(output, path, single)
-            write_stack(target, image, provenance)
-            if preview is not None and not previewed:
-                write_preview(preview, stack, image)
-                previewed = True
-            out.print(f"[green]wrote[/] {target}", highlight=False)
-        except Exception as exc:
-            failures.append((path, f"{type(exc).__name__}: {exc}"))
-            err.print(f"[red]failed[/] {path}: {type(exc).__name__}: {exc}", highlight=False)
+    try:
+        for path in track(files, description=key, console=err, disable=not show_progress):
+            try:
+                stack = read_stack(path)
+                result = call(stack, **params)
+                image, extra = (result[0], result[1:]) if type(result) is tuple else (result, ())
+                provenance = {
+                    "function": key,
+                    "source": info.provenance.source.value,
+                    "distribution": info.provenance.distribution,
+                    "version": info.provenance.version,
+                    "file_sha256": info.provenance.sha256,
+                    "parameters": _json_safe(params),
+                    "inputs": [{"path": str(path), "sha256": sha256_file(path)}],
+                    "openhcs_plugins": __version__,
+                }
+                if extra:
+                    provenance["metadata"] = _json_safe(
+                        extra[0] if len(extra) == 1 else list(extra)
+                    )
+                if runner is not None:
+                    provenance["isolation"] = runner.report.to_dict()
+                target = _output_path(output, path, single)
+                write_stack(target, image, provenance)
+                if preview is not None and not previewed:
+                    write_preview(preview, stack, image)
+                    previewed = True
+                out.print(f"[green]wrote[/] {target}", highlight=False)
+            except Exception as exc:
+                failures.append((path, f"{type(exc).__name__}: {exc}"))
+                err.print(f"[red]failed[/] {path}: {type(exc).__name__}: {exc}", highlight=False)
+    finally:
+        if runner is not None:
+            runner.close()
     return failures
 
 
@@ -445,6 +486,13 @@ def run(
     preview: Annotated[
         Path | None, typer.Option("--preview", help="PNG of the middle slice, before | after.")
     ] = None,
+    isolated: Annotated[
+        bool,
+        typer.Option(
+            "--isolated",
+            help="Run in an isolated worker process with resource limits (docs/security.md).",
+        ),
+    ] = False,
 ) -> None:
     """Run a function on TIFF stacks and write TIFFs with provenance in their metadata.
 
@@ -467,7 +515,10 @@ def run(
     except ParameterError as exc:
         raise _fail(str(exc)) from exc
     files = _expand_inputs(inputs)
-    failures = run_on_files(full_key, files, output, params, preview=preview)
+    try:
+        failures = run_on_files(full_key, files, output, params, preview=preview, isolated=isolated)
+    except RuntimeError as exc:  # the isolated worker could not load the function
+        raise _fail(str(exc)) from exc
     if failures:
         raise _fail(f"{len(failures)} of {len(files)} input(s) failed")
 
@@ -750,6 +801,9 @@ def doctor(
     frameworks = framework_status()
     report = load_plugins(refresh=True)
     cache = discovery_cache_info()
+    from openhcs_plugins.isolation import probe_protections
+
+    protections = probe_protections()
     if as_json:
         data = {
             "frameworks": {
@@ -761,6 +815,7 @@ def doctor(
             "warnings": [w.to_dict() for w in report.warnings],
             "functions_dir": str(settings.functions_path()),
             "cache": {"path": str(cache.path), "state": cache.state},
+            "isolation": protections.to_dict(),
         }
         print(json.dumps(data, indent=2))
         return
@@ -778,6 +833,9 @@ def doctor(
     for warning in report.warnings:
         out.print(f"[yellow]warning:[/] {warning}", highlight=False)
     out.print(str(cache), highlight=False)
+    out.print("isolated runner (trust level 'strict', --isolated):", highlight=False)
+    for line in protections.lines():
+        out.print(f"  {line}", highlight=False, markup=False)
 
 
 @app.command()

@@ -281,3 +281,34 @@ def test_cache_clear_then_listing_rebuilds_it():
     assert "missing" in invoke("cache", "info").stdout
     invoke("list")
     assert "fresh" in invoke("cache", "info").stdout
+
+
+def test_run_isolated_gives_the_same_output_and_records_the_protections(tmp_path, functions_dir):
+    (tmp_path / "scale.py").write_text(GOOD)
+    invoke("add", str(tmp_path / "scale.py"))
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for name in ("a", "b"):
+        _tiff(inputs / f"{name}.tif", np.full((2, 3, 3), 2.0, dtype=np.float32))
+    plain = invoke("run", "scale", str(inputs), "-o", str(tmp_path / "plain"))
+    isolated = invoke("run", "scale", str(inputs), "-o", str(tmp_path / "iso"), "--isolated")
+    assert plain.exit_code == 0 and isolated.exit_code == 0, isolated.output
+    for name in ("a.tif", "b.tif"):
+        assert np.array_equal(
+            tifffile.imread(tmp_path / "plain" / name), tifffile.imread(tmp_path / "iso" / name)
+        )
+    prov = read_provenance(tmp_path / "iso" / "a.tif")
+    assert "isolation" in prov and "isolation" not in read_provenance(tmp_path / "plain" / "a.tif")
+
+
+def test_validate_isolated_runs_the_functions_in_a_worker(tmp_path):
+    good = tmp_path / "good.py"
+    good.write_text(GOOD)
+    crashing = tmp_path / "crash.py"
+    crashing.write_text(GOOD.replace("out = image * factor", "out = image[99] * factor"))
+    ok = invoke("validate", str(good), "--isolated", "--json")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["isolated"]["ok"] is True
+    failed = invoke("validate", str(crashing), "--isolated")
+    assert failed.exit_code == 1
+    assert "IndexError" in failed.stderr
