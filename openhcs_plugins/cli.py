@@ -890,6 +890,16 @@ def cache_show() -> None:
     out.print(str(discovery_cache_info()), highlight=False)
 
 
+@app.command()
+def gui() -> None:
+    """Open the Qt window: function editor, function list and settings (needs the gui extra)."""
+    try:
+        from openhcs_plugins.gui import main as gui_main
+    except ImportError as exc:  # no Qt binding: the message says what to install
+        raise _fail(str(exc)) from exc
+    raise typer.Exit(gui_main())
+
+
 def _mount_subcommands() -> None:
     from openhcs_plugins._cli_settings import settings_app
 
