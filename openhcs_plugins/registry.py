@@ -415,7 +415,7 @@ def register_function(
     """Register a decorated callable under ``"{backend}:{func.__name__}"`` (OpenHCS's call).
 
     The function must pass :func:`openhcs_plugins.validation.validate_function`. Registering
-    the same function object again replaces its entry.
+    the same function object again replaces its entry. Emits ``functions_changed``.
     """
     from openhcs_plugins.adapter import RegistryAdapter
     from openhcs_plugins.validation import validate_function
@@ -433,5 +433,7 @@ def register_function(
         line=getattr(getattr(func, "__code__", None), "co_firstlineno", None),
     )
     info = info_from_callable(func, backend or OPENHCS_NAMESPACE, provenance)
-    RegistryAdapter(registry if registry is not None else _default_registry).add_loaded(info, func)
+    adapter = RegistryAdapter(registry if registry is not None else _default_registry)
+    adapter.add_loaded(info, func)
+    adapter.changed()
     return info

@@ -242,3 +242,16 @@ def test_torch_decorated_function_registers_with_its_memory_type():
 
     info = register_function(t, registry=FunctionRegistry())
     assert info.memory_types == ("torch", "numpy")
+
+
+def test_register_function_emits_functions_changed():
+    from openhcs_plugins.signals import custom_function_signals
+
+    seen = []
+    slot = lambda: seen.append(1)  # noqa: E731
+    custom_function_signals.functions_changed.connect(slot)
+    try:
+        register_function(double, registry=FunctionRegistry())
+    finally:
+        custom_function_signals.functions_changed.disconnect(slot)
+    assert seen == [1]
