@@ -120,21 +120,6 @@ def _check_name(name: str) -> None:
         )
 
 
-def _raise_invalid(result: ValidationResult, filename: str) -> None:
-    first = result.errors[0]
-    error = ValidationError(
-        first.message,
-        first.line_number,
-        first.code_snippet,
-        rule=first.rule,
-        filename=first.filename or filename,
-        function=first.function,
-        hint=first.hint,
-    )
-    error.errors = result.errors  # type: ignore[attr-defined]
-    raise error
-
-
 def _statement_spans(code: str, tree: ast.Module) -> list[tuple[int, int, ast.stmt]]:
     """Line spans (1-based, inclusive) of top-level statements, with decorators and the
     comment lines directly above a statement counted as part of it."""
@@ -351,7 +336,7 @@ class CustomFunctionManager:
         trust = self._trust_level("editor")
         result = self._validate(code, trust, "<editor>")
         if not result.is_valid:
-            _raise_invalid(result, "<editor>")
+            raise result.as_error("<editor>")
         names = list(result.function_names)
         prepared = []
         for name, text in split_functions(code, names).items():
@@ -365,7 +350,7 @@ class CustomFunctionManager:
             candidate = Candidate.from_code(text, source=source, path=path, trust=trust)
             part = self._validate(text, trust, candidate.filename)
             if not part.is_valid:
-                _raise_invalid(part, candidate.filename)
+                raise part.as_error(candidate.filename)
             (function,) = [f for f in part.functions if f.name == name]
             try:
                 module = exec_candidate(candidate)
@@ -382,10 +367,8 @@ class CustomFunctionManager:
                 ) from exc
             checked = validate_function(func)
             if not checked.is_valid:
-                _raise_invalid(checked, candidate.filename)
+                raise checked.as_error(candidate.filename)
             prepared.append((candidate, function, func))
-        if not prepared:
-            _raise_invalid(result, "<editor>")
         return prepared
 
     def _commit(

@@ -29,12 +29,10 @@ warning, for code that must not fall back.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import enum
 import os
 import re
-import tempfile
 import typing
 import warnings
 from collections.abc import Iterator
@@ -46,6 +44,7 @@ import filelock
 import platformdirs
 
 from openhcs_plugins._memtypes import AVAILABLE_MEMORY_TYPES
+from openhcs_plugins._storage import atomic_write_text
 from openhcs_plugins.candidate import TrustLevel
 from openhcs_plugins.lazy import (
     UserCodeError,
@@ -615,21 +614,6 @@ def _replace(obj: Any, name: str, value: Any) -> Any:
     return type(obj)(**kwargs)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _lock(path: Path) -> filelock.FileLock:
     path.parent.mkdir(parents=True, exist_ok=True)
     return filelock.FileLock(str(path.with_name(f".{path.name}.lock")), timeout=30)
@@ -637,7 +621,7 @@ def _lock(path: Path) -> filelock.FileLock:
 
 def _save_text_unlocked(text: str, path: Path) -> Any:
     settings = _settings_from_text(text, path)
-    _write_atomic(path, text)
+    atomic_write_text(path, text)
     return settings
 
 

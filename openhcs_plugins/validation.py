@@ -151,6 +151,24 @@ class ValidationResult:
     #: static description of each decorated top-level function (nothing was executed).
     functions: tuple[StaticFunction, ...] = ()
 
+    def as_error(self, filename: str = "") -> ValidationError:
+        """The first error, to raise, with every error attached as ``.errors``; ``filename``
+        fills in where the finding does not name a file."""
+        if not self.errors:
+            raise ValueError("a valid result has no error to raise")
+        first = self.errors[0]
+        error = ValidationError(
+            first.message,
+            first.line_number,
+            first.code_snippet,
+            rule=first.rule,
+            filename=first.filename or filename,
+            function=first.function,
+            hint=first.hint,
+        )
+        error.errors = self.errors  # type: ignore[attr-defined]
+        return error
+
 
 # -- stages -----------------------------------------------------------------------------------
 

@@ -95,21 +95,6 @@ class RunOutcome:
 # -- running editor code ---------------------------------------------------------------------
 
 
-def _invalid(result: ValidationResult) -> ValidationError:
-    first = result.errors[0]
-    error = ValidationError(
-        first.message,
-        first.line_number,
-        first.code_snippet,
-        rule=first.rule,
-        filename=first.filename or EDITOR_FILENAME,
-        function=first.function,
-        hint=first.hint,
-    )
-    error.errors = result.errors  # type: ignore[attr-defined]
-    return error
-
-
 def _run_in_process(
     code: str,
     function: StaticFunction,
@@ -126,13 +111,13 @@ def _run_in_process(
     trust = settings.trust.level_for("editor")
     result = validate_code(code, trust=trust, policy=settings.import_policy())
     if not result.is_valid:
-        raise _invalid(result)
+        raise result.as_error(EDITOR_FILENAME)
     candidate = Candidate.from_code(code, source=SourceKind.EDITOR, trust=trust)
     module = exec_candidate(candidate)
     func = decorated_function(module, function, candidate.filename)
     checked = validate_function(func)
     if not checked.is_valid:
-        raise _invalid(checked)
+        raise checked.as_error(EDITOR_FILENAME)
     # A private registry: trying a function out registers nothing the rest of the app sees,
     # but the call goes through the same path (PURE_2D planes, memory conversion) as a real run.
     registry = FunctionRegistry()
