@@ -377,8 +377,9 @@ def report(full: dict, scaling: dict[int, dict], args: argparse.Namespace, load:
         "interpreter of a venv. Plugin packages are installed-looking `*.dist-info` directories "
         f"({FUNCTIONS_PER_PACKAGE} decorated functions each, `numpy` + `scipy.ndimage` imports; "
         f"one in {TORCH_EVERY} is a torch plugin); folder files hold one function each. "
-        f"The machine was shared (load average {load}), so wall-clock times are inflated; the "
-        "CPU time of the process (`time.process_time`) is the steadier measure.",
+        f"Load average during the run: {load} (the machine is shared; a busy machine "
+        "inflates wall-clock times). CPU time is `time.process_time()`, which counts every "
+        "thread of the process (numpy's BLAS threads too), so it can exceed wall time.",
         "",
         f"### {args.packages} packages + {args.folder_files} folder files "
         f"({full['registered']} functions)",
