@@ -45,6 +45,8 @@ _LAZY: dict[str, str] = {
     "RegistryAdapter": "openhcs_plugins.adapter",
     "load_plugins": "openhcs_plugins.loader",
     "LoadReport": "openhcs_plugins.loader",
+    "PluginLoadError": "openhcs_plugins.loader",
+    "Problem": "openhcs_plugins.sources",
     "get_default_template": "openhcs_plugins.templates",
     "get_template_for_memory_type": "openhcs_plugins.templates",
 }

@@ -79,21 +79,13 @@ class RegistryAdapter:
 
         ``functions`` comes from the static validation of ``candidate.text``;
         ``loader_for(fn)`` returns the loader that imports or executes that function on first use.
-        Entries this candidate's origin registered before and no longer defines are removed, so
-        a reload never leaves a stale version behind.
+        An entry of the same origin and key is replaced. Entries this origin registered before
+        and no longer defines are the caller's to remove (:func:`~openhcs_plugins.loader.
+        load_plugins` does it for all candidates in one pass).
         """
         functions = list(functions)
         infos = self.infos_for(candidate, functions)
         self.check(infos)
-        origin = candidate.provenance().origin_id
-        new_keys = {info.key for info in infos}
-        self.remove_where(
-            lambda info: (
-                info.provenance.origin_id == origin
-                and info.namespace == candidate.namespace
-                and info.key not in new_keys
-            )
-        )
         return [self.add(info, loader_for(fn)) for info, fn in zip(infos, functions, strict=True)]
 
     def remove(self, key: str) -> bool:

@@ -693,28 +693,8 @@ def is_disabled(key: str, settings: Settings | None = None) -> bool:
 
 
 def policy_for(settings: Settings) -> Any:
-    """The import policy the settings ask for: the default one widened by ``policy.*``; None
-    (the validator's default) when the settings add nothing."""
-    additions = settings.policy
-    if not additions.allow_modules and not additions.allow_attributes:
-        return None
-    from openhcs_plugins.validation import ImportPolicy
-
-    return ImportPolicy.default().with_additions(
-        modules=additions.allow_modules, attributes=additions.allow_attributes
-    )
-
-
-#: The modules whose code decides what discovery finds (the validator, the sources, this one).
-_DISCOVERY_MODULES = (
-    "_inspection.py",
-    "_policy.py",
-    "cache.py",
-    "candidate.py",
-    "loader.py",
-    "sources.py",
-    "validation.py",
-)
+    """The import policy the settings ask for (:meth:`Settings.import_policy`)."""
+    return settings.import_policy()
 
 
 def validator_key(settings: Settings | None = None) -> str:
@@ -1047,17 +1027,10 @@ def register_discoveries(adapter: RegistryAdapter, discoveries: Iterable[Discove
     runtime: list[str] = []
     for discovery in discoveries:
         candidate = discovery.candidate
-        # What RegistryAdapter.register_candidate does, minus its per-candidate sweep for stale
-        # entries (a scan of the whole registry each time: quadratic for a thousand files);
-        # load_plugins removes stale entries in one pass instead.
-        infos = adapter.infos_for(candidate, discovery.functions)
-        load = loader_for(candidate)
         try:
-            adapter.check(infos)
-            entries = [
-                adapter.add(info, load(fn))
-                for info, fn in zip(infos, discovery.functions, strict=True)
-            ]
+            entries = adapter.register_candidate(
+                candidate, discovery.functions, loader_for(candidate)
+            )
         except RegistryCollisionError as exc:
             function = next(
                 (

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from openhcs_plugins._execution import CodeExecutionError, decorated_function, exec_candidate
-from openhcs_plugins._execution import folder_loader as _folder_loader
 from openhcs_plugins._storage import (
     atomic_delete,
     atomic_write_text,
@@ -59,6 +58,7 @@ from openhcs_plugins.registry import (
 )
 from openhcs_plugins.settings import Settings, load_settings
 from openhcs_plugins.signals import custom_function_signals
+from openhcs_plugins.sources import FolderSource, Problem
 from openhcs_plugins.validation import (
     ValidationError,
     ValidationResult,
@@ -70,7 +70,6 @@ __all__ = [
     "FUNCTIONS_DIR_ENV",
     "CustomFunctionInfo",
     "CustomFunctionManager",
-    "FolderProblem",
     "default_functions_dir",
 ]
 
@@ -98,19 +97,6 @@ class CustomFunctionInfo:
     key: str = ""
     line: int = 0
     parameters: tuple[ParameterInfo, ...] = ()
-
-
-@dataclass(frozen=True)
-class FolderProblem:
-    """A file in the functions folder that was skipped, and why."""
-
-    file: Path
-    message: str
-    line: int = 0
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else str(self.file)
-        return f"{where}: {self.message}"
 
 
 def _check_name(name: str) -> None:
@@ -200,8 +186,8 @@ class CustomFunctionManager:
         self.adapter = adapter if adapter is not None else RegistryAdapter(registry)
         self._trust = TrustLevel(trust) if trust is not None else None
         self._settings: Settings | None = None
-        #: Files skipped by the last load or listing, with the reason.
-        self.problems: list[FolderProblem] = []
+        #: Files skipped by the last load or listing: file, line, reason and what to do.
+        self.problems: list[Problem] = []
 
     @property
     def registry(self) -> FunctionRegistry:
@@ -209,13 +195,17 @@ class CustomFunctionManager:
 
     @property
     def settings(self) -> Settings:
-        """The settings, read once per manager."""
+        """The settings, read once per manager (a ``trust`` argument overrides both the
+        folder's and the editor's level)."""
         if self._settings is None:
-            self._settings = load_settings()
+            overrides = {}
+            if self._trust is not None:
+                overrides = {"trust__folder": self._trust, "trust__editor": self._trust}
+            self._settings = load_settings(**overrides)
         return self._settings
 
     def _trust_level(self, source: str) -> TrustLevel:
-        return self._trust if self._trust is not None else self.settings.trust.level_for(source)
+        return self.settings.trust.level_for(source)
 
     def _validate(self, text: str, trust: TrustLevel, filename: str) -> ValidationResult:
         return validate_code(
@@ -231,27 +221,26 @@ class CustomFunctionManager:
     def _folder_candidates(self) -> Iterator[tuple[Candidate, ValidationResult]]:
         """Each readable ``*.py`` file with its validation; problems go to ``self.problems``."""
         self.problems = []
-        if not self.storage_dir.is_dir():
-            return
-        trust = self._trust_level("folder")
-        for path in sorted(self.storage_dir.glob("*.py")):
-            try:
-                text = path.read_bytes().decode("utf-8")
-            except UnicodeDecodeError as exc:
-                self.problems.append(
-                    FolderProblem(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-                )
+        for item in FolderSource(self.storage_dir, self._trust_level("folder")).candidates():
+            if isinstance(item, Problem):
+                self.problems.append(item)
                 continue
-            except OSError as exc:
-                self.problems.append(FolderProblem(path, f"cannot read: {exc.strerror}"))
-                continue
-            candidate = Candidate.from_code(text, source=SourceKind.FOLDER, path=path, trust=trust)
-            result = self._validate(text, trust, str(path))
+            result = self._validate(item.text, item.trust, item.filename)
             if not result.is_valid:
                 first = result.errors[0]
-                self.problems.append(FolderProblem(path, first.message, first.line_number))
+                self.problems.append(
+                    Problem(
+                        origin=item.filename,
+                        message=first.message,
+                        hint=first.hint,
+                        file=item.filename,
+                        line=first.line_number or None,
+                        namespace=OPENHCS_NAMESPACE,
+                        kind=first.rule or "invalid",
+                    )
+                )
                 continue
-            yield candidate, result
+            yield item, result
 
     def list_custom_functions(self) -> list[CustomFunctionInfo]:
         """Functions saved in the folder, read statically. Invalid files are skipped and
@@ -296,37 +285,25 @@ class CustomFunctionManager:
     def load_all_custom_functions(self) -> int:
         """Register every valid function in the folder (lazily: a file runs on first use).
 
-        Invalid or unreadable files are reported in :attr:`problems` and skipped; the others
-        load. Entries of files that disappeared are removed. Returns the number registered.
+        The folder goes through the same loader as plugin packages
+        (:func:`openhcs_plugins.loader.load_plugins`). Invalid or unreadable files are reported
+        in :attr:`problems` and skipped; the others load. Entries of files that disappeared are
+        removed. Returns the number registered.
         """
-        count = 0
-        seen: set[str] = set()
+        from openhcs_plugins.loader import load_plugins
+
         if self.storage_dir.is_dir():
             self.clean_folder()
-        for candidate, result in self._folder_candidates():
-            try:
-                entries = self.adapter.register_candidate(
-                    candidate, result.functions, _folder_loader(candidate)
-                )
-            except ValueError as exc:  # collisions: report, keep going
-                assert candidate.path is not None
-                self.problems.append(FolderProblem(candidate.path, str(exc)))
-                continue
-            seen.add(str(candidate.path))
-            count += len(entries)
-        folder = str(self.storage_dir)
-        self.adapter.remove_where(
-            lambda info: (
-                info.provenance.source is SourceKind.FOLDER
-                and info.provenance.file is not None
-                and str(Path(info.provenance.file).parent) == folder
-                and info.provenance.file not in seen
-            )
+        report = load_plugins(
+            adapter=self.adapter,
+            settings=self.settings,
+            include_entry_points=False,
+            folder=self.storage_dir,
         )
+        self.problems = list(report.problems)
         for problem in self.problems:
             logger.warning("skipped custom function file %s", problem)
-        custom_function_signals.functions_changed.emit()
-        return count
+        return len(report.registered)
 
     # -- registering --------------------------------------------------------------------------
     def _prepare(
