@@ -697,6 +697,18 @@ def policy_for(settings: Settings) -> Any:
     return settings.import_policy()
 
 
+#: The modules whose code decides what discovery finds (the validator, the sources, this one).
+_DISCOVERY_MODULES = (
+    "_inspection.py",
+    "_policy.py",
+    "cache.py",
+    "candidate.py",
+    "loader.py",
+    "sources.py",
+    "validation.py",
+)
+
+
 def validator_key(settings: Settings | None = None) -> str:
     """Identifies the validator and the settings that decide validation, for the cache.
 
