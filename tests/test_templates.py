@@ -192,3 +192,19 @@ def test_torch_template_normalises_each_channel_to_the_range() -> None:
 
     assert result[0].min() == 0.0 and result[0].max() == 1.0
     assert np.all(result[1] == 0.0)
+
+
+@pytest.mark.parametrize("memory_type", AVAILABLE_MEMORY_TYPES)
+def test_template_runs_from_a_numpy_input_and_returns_its_declared_type(memory_type: str) -> None:
+    # What a user does with a TIFF: a numpy stack in; the decorator converts it.
+    if memory_type != "numpy":
+        requires_framework(memory_type, kernels=memory_type == "pyclesperanto")
+    from openhcs_plugins.memory import detect_memory_type
+
+    stack = _stack()
+    function = _exec_template(memory_type)
+
+    result = function(stack)
+
+    assert detect_memory_type(result).value == memory_type
+    assert tuple(int(n) for n in result.shape) == stack.shape
