@@ -284,11 +284,41 @@ class EntryPointSource:
             dist = ep.dist
             assert dist is not None  # entry_points() always attaches the distribution
             key = id(dist)
-            if key not in metadata_cache:
-                meta = dist.metadata
-                metadata_cache[key] = (meta["Name"], meta["Version"], install_origin(dist))
-            name, version, origin = metadata_cache[key]
-            yield self.candidate(ep, dist, name, version, origin)
+            item: Candidate | Problem
+            try:
+                if key not in metadata_cache:
+                    meta = dist.metadata
+                    metadata_cache[key] = (meta["Name"], meta["Version"], install_origin(dist))
+                name, version, origin = metadata_cache[key]
+                item = self.candidate(ep, dist, name, version, origin)
+            except Exception as exc:
+                # Installed metadata is foreign data (a hand-edited or half-written RECORD,
+                # METADATA, direct_url.json): one broken distribution must not stop the others.
+                item = self._unreadable(ep, dist, metadata_cache.get(key), exc)
+            yield item
+
+    def _unreadable(
+        self,
+        ep: importlib_metadata.EntryPoint,
+        dist: importlib_metadata.Distribution,
+        meta: tuple[str, str, str] | None,
+        exc: Exception,
+    ) -> Problem:
+        name, version = (meta[0], meta[1]) if meta is not None else (None, None)
+        where = getattr(dist, "_path", None)  # PathDistribution: its *.dist-info directory
+        label = name or (str(where) if where is not None else ep.name)
+        return Problem(
+            origin=f"{label} {version}" if version else label,
+            message=f"cannot read its installed metadata: {type(exc).__name__}: {exc}",
+            hint=f"reinstall it (`pip install --force-reinstall {name or '<distribution>'}`) "
+            "or uninstall it",
+            file=str(where) if where is not None else None,
+            entry_point=f"{ep.name} = {ep.value}",
+            distribution=name,
+            version=version,
+            namespace=ep.name,
+            kind="unreadable",
+        )
 
     def candidate(
         self,

@@ -138,7 +138,7 @@ def _dist_info(root: Path, name: str, **files: str) -> importlib_metadata.Distri
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
     for filename, text in files.items():
-        (info / filename.replace("_json", ".json")).write_text(text)
+        (info / filename.replace("_json", ".json").replace("_txt", ".txt")).write_text(text)
     return importlib_metadata.PathDistribution(info)
 
 
@@ -184,6 +184,32 @@ def test_editable_project_from_direct_url_is_found_when_not_on_the_path(tmp_path
         project / "src" / "oplab_editable" / "filters.py"
     )
     assert locate_module(dist, "oplab_editable.nothing") is None
+
+
+def test_distribution_with_corrupt_metadata_is_a_problem_and_the_others_still_come(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A RECORD row with four columns makes importlib-metadata's ``files`` raise TypeError.
+    site = tmp_path / "site"
+    function = (
+        "from openhcs_plugins.decorators import numpy\n@numpy\ndef f(image):\n    return image\n"
+    )
+    for name in ("oplab_corrupt", "oplab_sound"):
+        _dist_info(
+            site,
+            name,
+            entry_points_txt=f"[openhcs.functions]\n{name} = {name}_mod\n",
+            RECORD=f"{name}_mod.py,sha256=x,10,extra\n" if name == "oplab_corrupt" else "",
+        )
+        (site / f"{name}_mod.py").write_text(function, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(site))
+    (corrupt,) = _items("oplab_corrupt")
+    assert isinstance(corrupt, Problem) and corrupt.kind == "unreadable"
+    assert (corrupt.distribution, corrupt.version) == ("oplab_corrupt", "1.0")
+    assert corrupt.entry_point == "oplab_corrupt = oplab_corrupt_mod"
+    assert "TypeError" in corrupt.message and "--force-reinstall" in corrupt.hint
+    (sound,) = _items("oplab_sound")
+    assert isinstance(sound, Candidate) and sound.path == site / "oplab_sound_mod.py"
 
 
 def test_entry_point_group_is_openhcs_functions() -> None:
