@@ -59,7 +59,7 @@ from openhcs_plugins.registry import (
     parameters_of,
     split_key,
 )
-from openhcs_plugins.settings import Settings
+from openhcs_plugins.settings import ENVIRONMENT_SEPARATOR, Settings, environment_id
 from openhcs_plugins.sources import (
     ENTRY_POINT_GROUP,
     ArchiveSource,
@@ -660,36 +660,17 @@ def _load_settings() -> Settings:
     return load_settings()
 
 
-#: Separates a disabled name from the environment it is scoped to (``lab_filters@3f9c0a1b2c4d``).
-ENVIRONMENT_SEPARATOR = "@"
-
-
-def environment_id() -> str:
-    """A short id of this Python environment (its ``sys.prefix``), scoping disabled names."""
-    return hashlib.sha256(os.path.realpath(sys.prefix).encode()).hexdigest()[:12]
-
-
 def disabled_names(settings: Settings | None = None) -> frozenset[str]:
-    """The namespaces and keys switched off in this environment.
-
-    ``Settings.disabled`` holds plain names (off in every environment) and names scoped to one
-    environment, ``name@<environment id>`` (what :func:`disable` writes); the others'
-    scoped names do not apply here.
-    """
+    """The namespaces and keys switched off in this environment
+    (:meth:`Settings.disabled_names`; the current settings by default)."""
     settings = _load_settings() if settings is None else settings
-    here = environment_id()
-    names = set()
-    for item in settings.disabled:
-        name, sep, where = item.partition(ENVIRONMENT_SEPARATOR)
-        if not sep or where == here:
-            names.add(name)
-    return frozenset(names)
+    return settings.disabled_names()
 
 
 def is_disabled(key: str, settings: Settings | None = None) -> bool:
     """True when ``key`` (``namespace:name``) or its namespace is disabled in this environment."""
-    names = disabled_names(settings)
-    return key in names or split_key(key)[0] in names
+    settings = _load_settings() if settings is None else settings
+    return settings.is_disabled(key)
 
 
 def policy_for(settings: Settings) -> Any:

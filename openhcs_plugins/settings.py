@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import os
 import re
+import sys
 import typing
 import warnings
 from collections.abc import Iterator
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONFIG_DIR_ENV",
+    "ENVIRONMENT_SEPARATOR",
     "ENV_VARS",
     "SETTINGS_KEYS",
     "IsolationSettings",
@@ -79,6 +82,7 @@ __all__ = [
     "TrustSettings",
     "default_note",
     "describe_settings",
+    "environment_id",
     "load_settings",
     "parse_setting_value",
     "read_settings_file",
@@ -256,6 +260,13 @@ class IsolationSettings:
 
 
 _DISABLED_ENTRY = re.compile(r"^[^\s:]+(:[^\s:]+)?$")
+#: Separates a disabled name from the environment it is scoped to (``lab_filters@3f9c0a1b2c4d``).
+ENVIRONMENT_SEPARATOR = "@"
+
+
+def environment_id() -> str:
+    """A short id of this Python environment (its ``sys.prefix``), scoping disabled names."""
+    return hashlib.sha256(os.path.realpath(sys.prefix).encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -308,10 +319,25 @@ class Settings:
             modules=additions.allow_modules, attributes=additions.allow_attributes
         )
 
+    def disabled_names(self) -> frozenset[str]:
+        """The namespaces and keys switched off in this environment.
+
+        :attr:`disabled` holds plain names (off in every environment) and names scoped to one
+        environment, ``name@<environment id>`` (what ``openhcs-plugins disable`` writes); other
+        environments' scoped names do not apply here.
+        """
+        here = environment_id()
+        names = set()
+        for item in self.disabled:
+            name, sep, where = item.partition(ENVIRONMENT_SEPARATOR)
+            if not sep or where == here:
+                names.add(name)
+        return frozenset(names)
+
     def is_disabled(self, key: str) -> bool:
-        """True when ``key`` (``"namespace:name"``) or its namespace is in :attr:`disabled`."""
-        namespace = key.partition(":")[0]
-        return key in self.disabled or namespace in self.disabled
+        """True when ``key`` (``"namespace:name"``) or its namespace is disabled here."""
+        names = self.disabled_names()
+        return key in names or key.partition(":")[0] in names
 
 
 LazyTrustSettings = make_lazy(TrustSettings)

@@ -135,6 +135,16 @@ def test_an_empty_environment_variable_counts_as_unset(config_dir, monkeypatch):
     assert load_settings().cache_dir == "/from/file"
 
 
+def test_is_disabled_honours_names_scoped_to_an_environment():
+    # What `openhcs-plugins disable` writes: the name scoped to this environment.
+    here = settings_module.environment_id()
+    settings = Settings(disabled=(f"lab_b@{here}", "lab_c@000000000000", f"lab_d:blur@{here}"))
+    assert settings.is_disabled("lab_b:blur")
+    assert settings.is_disabled("lab_d:blur") and not settings.is_disabled("lab_d:sharpen")
+    assert not settings.is_disabled("lab_c:blur")  # another environment's choice
+    assert settings.disabled_names() == {"lab_b", "lab_d:blur"}
+
+
 def test_path_helpers_give_platform_defaults_for_none(config_dir):
     settings = load_settings()
     data_home = Path(os.environ["XDG_DATA_HOME"])
