@@ -402,6 +402,28 @@ def _output_path(output: Path, source: Path, single: bool) -> Path:
     return output / f"{source.stem}.tif"
 
 
+def _output_paths(files: list[Path], output: Path) -> list[Path]:
+    """The output file of each input; refuses a plan that would overwrite an input or write
+    two results to one file (``a/x.tif`` and ``b/x.tif`` into one folder)."""
+    targets = [_output_path(output, path, len(files) == 1) for path in files]
+    inputs = {path.resolve(): path for path in files}
+    seen: dict[Path, Path] = {}
+    for path, target in zip(files, targets, strict=True):
+        resolved = target.resolve()
+        if resolved in inputs:
+            raise ValueError(
+                f"{path}: the output {target} would overwrite its input {inputs[resolved]}; "
+                "choose another --output"
+            )
+        if resolved in seen:
+            raise ValueError(
+                f"{seen[resolved]} and {path} would both write the same output {target}; "
+                "run them with separate --output folders"
+            )
+        seen[resolved] = path
+    return targets
+
+
 def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
@@ -418,6 +440,9 @@ def run_on_files(
 ) -> list[tuple[Path, str]]:
     """Run ``key`` on each TIFF in ``files``; returns the failures as ``(file, reason)``.
 
+    Raises ValueError before running anything when an output would overwrite an input or two
+    inputs would write the same output.
+
     With ``isolated``, one warm isolated worker runs every file (its start-up is paid once).
     """
     from rich.progress import track
@@ -427,17 +452,23 @@ def run_on_files(
 
     registry = get_default_registry()
     info = registry.info(key)
+    targets = _output_paths(files, output)
     runner = None
     if isolated:
         from openhcs_plugins.isolation import runner_for
 
         runner = runner_for(info)
     call = runner.apply if runner is not None else functools.partial(registry.call, key)
-    single = len(files) == 1
     failures: list[tuple[Path, str]] = []
     previewed = False
     try:
-        for path in track(files, description=key, console=err, disable=not show_progress):
+        progress = track(
+            list(zip(files, targets, strict=True)),
+            description=key,
+            console=err,
+            disable=not show_progress,
+        )
+        for path, target in progress:
             try:
                 stack = read_stack(path)
                 result = call(stack, **params)
@@ -458,7 +489,6 @@ def run_on_files(
                     )
                 if runner is not None:
                     provenance["isolation"] = runner.report.to_dict()
-                target = _output_path(output, path, single)
                 write_stack(target, image, provenance)
                 if preview is not None and not previewed:
                     write_preview(preview, stack, image)
@@ -517,6 +547,8 @@ def run(
     files = _expand_inputs(inputs)
     try:
         failures = run_on_files(full_key, files, output, params, preview=preview, isolated=isolated)
+    except ValueError as exc:  # outputs that would overwrite an input or each other
+        raise _fail(str(exc)) from exc
     except RuntimeError as exc:  # the isolated worker could not load the function
         raise _fail(str(exc)) from exc
     if failures:

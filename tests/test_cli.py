@@ -312,3 +312,27 @@ def test_validate_isolated_runs_the_functions_in_a_worker(tmp_path):
     failed = invoke("validate", str(crashing), "--isolated")
     assert failed.exit_code == 1
     assert "IndexError" in failed.stderr
+
+
+def test_run_refuses_two_inputs_that_would_write_the_same_output(tmp_path, functions_dir):
+    (tmp_path / "scale.py").write_text(GOOD)
+    invoke("add", str(tmp_path / "scale.py"))
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        _tiff(tmp_path / folder / "x.tif", np.ones((1, 2, 2), dtype=np.float32))
+    out = tmp_path / "out"
+    result = invoke("run", "scale", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(out))
+    assert result.exit_code == 1
+    assert "x.tif" in result.stderr and "same output" in result.stderr
+    assert not out.exists()
+
+
+def test_run_never_overwrites_an_input(tmp_path, functions_dir):
+    (tmp_path / "scale.py").write_text(GOOD)
+    invoke("add", str(tmp_path / "scale.py"))
+    inputs = tmp_path / "a"
+    inputs.mkdir()
+    _tiff(inputs / "x.tif", np.ones((1, 2, 2), dtype=np.float32))
+    result = invoke("run", "scale", str(inputs), "-o", str(inputs))
+    assert result.exit_code == 1 and "overwrite its input" in result.stderr
+    assert np.all(tifffile.imread(inputs / "x.tif") == 1)
