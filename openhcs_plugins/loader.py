@@ -59,7 +59,12 @@ from openhcs_plugins.registry import (
     parameters_of,
     split_key,
 )
-from openhcs_plugins.settings import ENVIRONMENT_SEPARATOR, Settings, environment_id
+from openhcs_plugins.settings import (
+    ENVIRONMENT_SEPARATOR,
+    Settings,
+    environment_id,
+    settings_file_path,
+)
 from openhcs_plugins.sources import (
     ENTRY_POINT_GROUP,
     ArchiveSource,
@@ -1286,7 +1291,7 @@ def _check_name(name: str) -> None:
         )
 
 
-def _known(name: str, settings: Settings) -> bool:
+def _known(name: str) -> bool:
     """Whether ``name`` is a namespace or key found here (installed or in the folder)."""
     from openhcs_plugins.settings import load_settings
 
@@ -1299,17 +1304,25 @@ def _known(name: str, settings: Settings) -> bool:
     return name in keys if ":" in name else name in namespaces
 
 
-def _file_disabled() -> tuple[Any, tuple[str, ...]]:
-    from openhcs_plugins.settings import read_settings_file
+def _change_disabled(change: Callable[[tuple[str, ...]], tuple[str, ...] | None]) -> bool:
+    """Rewrite ``disabled`` in the settings file with ``change(current)`` under the file's lock
+    (concurrent ``disable`` commands keep each other's names); ``change`` returns None to
+    leave the file untouched. True when the file was written."""
+    from openhcs_plugins.settings import change_settings, with_setting
 
-    lazy = read_settings_file()
-    return lazy, tuple(lazy.disabled) if lazy is not None else ()
+    written = False
 
+    def edit(lazy: Any) -> Any:
+        nonlocal written
+        stored = object.__getattribute__(lazy, "disabled") if lazy is not None else None
+        new = change(tuple(stored or ()))
+        if new is None:
+            return lazy
+        written = True
+        return with_setting(lazy, "disabled", new or None)
 
-def _save_disabled(lazy: Any, disabled: tuple[str, ...]) -> Path:
-    from openhcs_plugins.settings import save_settings, with_setting
-
-    return save_settings(with_setting(lazy, "disabled", disabled or None))
+    change_settings(edit)
+    return written
 
 
 def _env_override_note() -> str:
@@ -1332,8 +1345,7 @@ def disable(name: str, *, everywhere: bool = False) -> SettingChange:
     then left untouched).
     """
     _check_name(name)
-    settings = _load_settings()
-    if not _known(name, settings):
+    if not _known(name):
         return SettingChange(
             name,
             False,
@@ -1341,11 +1353,16 @@ def disable(name: str, *, everywhere: bool = False) -> SettingChange:
             "disabled (see `openhcs-plugins list`).",
         )
     entry = name if everywhere else f"{name}{ENVIRONMENT_SEPARATOR}{environment_id()}"
-    lazy, current = _file_disabled()
     scope = "every environment" if everywhere else f"this environment ({sys.prefix})"
-    if entry in current or (name in current and not everywhere):
+
+    def add(current: tuple[str, ...]) -> tuple[str, ...] | None:
+        if entry in current or (name in current and not everywhere):
+            return None
+        return (*current, entry)
+
+    if not _change_disabled(add):
         return SettingChange(name, False, f"{name} is already disabled in {scope}.")
-    path = _save_disabled(lazy, (*current, entry))
+    path = settings_file_path()
     return SettingChange(
         name, True, f"disabled {name} in {scope}; saved in {path}.{_env_override_note()}", path
     )
@@ -1356,17 +1373,25 @@ def enable(name: str) -> SettingChange:
     disabled everywhere, everywhere). Enabling something that is not disabled changes
     nothing and says so."""
     _check_name(name)
-    lazy, current = _file_disabled()
     here = f"{name}{ENVIRONMENT_SEPARATOR}{environment_id()}"
-    remaining = tuple(item for item in current if item not in (name, here))
-    if remaining == current:
+    everywhere = ""
+
+    def remove(current: tuple[str, ...]) -> tuple[str, ...] | None:
+        nonlocal everywhere
+        remaining = tuple(item for item in current if item not in (name, here))
+        if remaining == current:
+            return None
+        if name in current:
+            everywhere = " (it was disabled in every environment)"
+        return remaining
+
+    if not _change_disabled(remove):
         return SettingChange(
             name,
             False,
             f"{name} is not disabled in the settings file; nothing changed.{_env_override_note()}",
         )
-    path = _save_disabled(lazy, remaining)
-    everywhere = " (it was disabled in every environment)" if name in current else ""
+    path = settings_file_path()
     return SettingChange(
         name, True, f"enabled {name}{everywhere}; saved in {path}.{_env_override_note()}", path
     )

@@ -37,7 +37,7 @@ import re
 import sys
 import typing
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,6 +80,7 @@ __all__ = [
     "SettingsReport",
     "SettingsWarning",
     "TrustSettings",
+    "change_settings",
     "default_note",
     "describe_settings",
     "environment_id",
@@ -689,10 +690,24 @@ def update_setting(key: str, value: Any, path: Path | None = None) -> Any:
     other. Raises :class:`SettingsFileError` when the existing file is broken (it is left as it
     is: fix it with ``settings edit``) and :class:`SettingsError` for a bad key or value.
     """
+    return change_settings(lambda current: with_setting(current, key, value), path)
+
+
+def change_settings(change: Callable[[Any | None], Any], path: Path | None = None) -> Any:
+    """Rewrite the settings file with ``change(current)``; return what it gave.
+
+    ``current`` is the file's ``LazySettings`` (None when there is no file); ``change`` returns
+    the new one, or ``current`` itself to leave the file untouched. Read, change and write
+    happen under one file lock, so concurrent changes (two ``settings set`` or ``disable``
+    commands) do not lose each other. Raises :class:`SettingsFileError` when the existing file
+    is broken (it is left as it is).
+    """
     path = settings_file_path() if path is None else Path(path)
     with _lock(path):
-        updated = with_setting(read_settings_file(path), key, value)
-        _save_text_unlocked(_generated(updated), path)
+        current = read_settings_file(path)
+        updated = change(current)
+        if updated is not current:
+            _save_text_unlocked(_generated(updated), path)
     return updated
 
 

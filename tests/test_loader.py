@@ -398,6 +398,34 @@ def test_disable_writes_this_environment_to_the_settings_and_enable_undoes_it(
     assert "oplab_filters:double" in registry
 
 
+def test_concurrent_disables_keep_each_others_names(
+    installed: Path, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    import openhcs_plugins.settings as settings_module
+
+    monkeypatch.setenv("OPENHCS_PLUGINS_FUNCTIONS_DIR", str(folder))
+    real_read = settings_module.read_settings_file
+
+    def slow_read(*args, **kwargs):  # widens the read-change-write window
+        lazy = real_read(*args, **kwargs)
+        time.sleep(0.3)
+        return lazy
+
+    monkeypatch.setattr(settings_module, "read_settings_file", slow_read)
+    names = ["oplab_filters:double", "oplab_single"]
+    threads = [
+        threading.Thread(target=disable, args=(n,), kwargs={"everywhere": True}) for n in names
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(load_settings().disabled) == sorted(names)
+
+
 def test_disabling_something_unknown_is_a_no_op_with_a_message(
     installed: Path, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
