@@ -113,9 +113,19 @@ def read_lock(path: Path) -> dict[str, Any]:
             f"{path}: unknown lock file format {found!r} (this version writes format "
             f"{LOCK_FORMAT}); regenerate it with `openhcs-plugins freeze`"
         )
+    fix = "regenerate it with `openhcs-plugins freeze`"
     for section in ("packages", "folder"):
         if not isinstance(data.get(section), dict):
-            raise LockFileError(f"{path}: missing or malformed {section!r} section")
+            raise LockFileError(f"{path}: missing or malformed {section!r} section; {fix}")
+        for name, entry in data[section].items():
+            if not isinstance(entry, dict):
+                raise LockFileError(f"{path}: {section!r} entry {name!r} is not an object; {fix}")
+            functions = entry.get("functions", [])
+            if not isinstance(functions, list) or not all(isinstance(f, str) for f in functions):
+                raise LockFileError(
+                    f"{path}: 'functions' of {section!r} entry {name!r} is not a list of "
+                    f"names; {fix}"
+                )
     return data
 
 

@@ -105,3 +105,21 @@ def test_freeze_then_check_passes_and_an_edited_folder_file_fails(tmp_path, monk
     assert drift.exit_code == 1
     assert "file scale.py: changed" in drift.stdout
     assert "1 difference(s)" in drift.stderr
+
+
+@pytest.mark.parametrize(
+    ("section", "entry", "what"),
+    [
+        ("packages", "0.1.0", "'packages' entry 'lab' is not an object"),
+        ("folder", ["a" * 64], "'folder' entry 'lab' is not an object"),
+        ("packages", {"version": "1", "functions": "blur"}, "'functions' of 'packages' entry"),
+    ],
+)
+def test_a_hand_edited_lock_entry_is_a_clear_error_not_a_crash(tmp_path, section, entry, what):
+    data = {"format": 1, "packages": {}, "folder": {}}
+    data[section]["lab"] = entry
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(LockFileError, match=what) as caught:
+        check_lock(read_lock(path), freeze([]))
+    assert str(path) in str(caught.value)
