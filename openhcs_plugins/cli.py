@@ -308,15 +308,7 @@ def add(
         raise _fail(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     manager = _manager(functions_dir)
     try:
-        try:
-            funcs = manager.register_from_code(code, persist=True)
-        except FileExistsError:
-            if not replace:
-                raise
-            from openhcs_plugins.validation import validate_code
-
-            names = validate_code(code).function_names
-            funcs = manager.update_custom_function(names[0], code)
+        funcs = manager.register_from_code(code, persist=True, replace=replace)
     except ValidationError as exc:
         _print_validation_errors(getattr(exc, "errors", [exc]), str(path))
         raise typer.Exit(1) from exc

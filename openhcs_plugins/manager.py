@@ -263,16 +263,21 @@ class CustomFunctionManager:
                 )
         return out
 
-    def _defining_file(self, name: str) -> tuple[Path, ValidationResult] | None:
-        _check_name(name)
-        preferred = self.path_for(name)
-        found = None
+    def _defining_files(self, names: set[str]) -> dict[str, tuple[Path, ValidationResult]]:
+        """The saved file of each of ``names`` that has one (``{name}.py`` preferred), in one
+        pass over the folder."""
+        for name in names:
+            _check_name(name)
+        found: dict[str, tuple[Path, ValidationResult]] = {}
         for candidate, result in self._folder_candidates():
-            if name in result.function_names:
-                if candidate.path == preferred:
-                    return preferred, result
-                found = found or (candidate.path, result)
-        return found  # type: ignore[return-value]
+            assert candidate.path is not None
+            for name in names.intersection(result.function_names):
+                if name not in found or candidate.path == self.path_for(name):
+                    found[name] = (candidate.path, result)
+        return found
+
+    def _defining_file(self, name: str) -> tuple[Path, ValidationResult] | None:
+        return self._defining_files({name}).get(name)
 
     def get_function_code(self, name: str) -> str:
         """The saved source of function ``name``."""
@@ -382,18 +387,26 @@ class CustomFunctionManager:
             self.adapter.add_loaded(info, func)
         return [func for _, _, func in prepared]
 
-    def register_from_code(self, code: str, persist: bool = True) -> list[Callable[..., Any]]:
+    def register_from_code(
+        self, code: str, persist: bool = True, *, replace: bool = False
+    ) -> list[Callable[..., Any]]:
         """Validate ``code``, run it, register its decorated functions as ``openhcs:<name>``
         and (``persist=True``) save each in ``{storage_dir}/{name}.py``.
 
         Raises :class:`~openhcs_plugins.validation.ValidationError` (with line and snippet)
         before any side effect when the code is invalid or fails to run, and
         :class:`FileExistsError` when a saved function of that name exists (use
-        :meth:`update_custom_function`).
+        :meth:`update_custom_function`, or ``replace=True`` to replace every saved function
+        the code defines again, all or nothing).
         """
         with folder_lock(self.storage_dir):
-            prepared = self._prepare(code, persist=persist, replacing=set())
-            funcs = self._commit(prepared)
+            if replace and persist:
+                names = set(
+                    self._validate(code, self._trust_level("editor"), "<editor>").function_names
+                )
+                funcs = self._replace(names, code, required=False)
+            else:
+                funcs = self._commit(self._prepare(code, persist=persist, replacing=set()))
         custom_function_signals.functions_changed.emit()
         return funcs
 
@@ -405,32 +418,47 @@ class CustomFunctionManager:
         """
         _check_name(old_name)
         with folder_lock(self.storage_dir):
-            found = self._defining_file(old_name)
-            if found is None:
-                raise KeyError(f"no custom function {old_name!r} in {self.storage_dir}")
-            old_path, old_result = found
-            others = set(old_result.function_names) - {old_name}
+            funcs = self._replace({old_name}, code, required=True)
+        custom_function_signals.functions_changed.emit()
+        return funcs
+
+    def _replace(
+        self, old_names: set[str], code: str, *, required: bool
+    ) -> list[Callable[..., Any]]:
+        """Save and register ``code`` over the saved functions ``old_names`` (with the folder
+        lock held). Their files are removed when the code saves them elsewhere (a rename);
+        on any failure the old functions stay registered and their files unchanged."""
+        found = self._defining_files(old_names)
+        missing = old_names - set(found)
+        if required and missing:
+            raise KeyError(f"no custom function {sorted(missing)[0]!r} in {self.storage_dir}")
+        for path, result in found.values():
+            others = set(result.function_names) - old_names
             if others:
-                names = ", ".join(sorted(old_result.function_names))
+                names = ", ".join(sorted(result.function_names))
                 raise ValueError(
-                    f"{old_path} defines several functions ({names}); edit that file, or "
+                    f"{path} defines several functions ({names}); edit that file, or "
                     "delete the function and register it again"
                 )
-            prepared = self._prepare(code, persist=True, replacing={old_name})
-            new_names = {candidate.path for candidate, _, _ in prepared}
-            old_key = make_key(OPENHCS_NAMESPACE, old_name)
-            old_entry = self.registry.entry(old_key) if old_key in self.registry else None
-            if old_path not in new_names:
-                self.adapter.remove(old_key)
-            try:
-                funcs = self._commit(prepared)
-            except BaseException:
-                if old_entry is not None and old_key not in self.registry:
-                    self.registry.add_entry(old_entry)
-                raise
-            if old_path not in new_names:
-                atomic_delete(old_path)
-        custom_function_signals.functions_changed.emit()
+        prepared = self._prepare(code, persist=True, replacing=set(found))
+        new_paths = {candidate.path for candidate, _, _ in prepared}
+        moved = {name: path for name, (path, _) in found.items() if path not in new_paths}
+        old_entries = {}
+        for name in moved:
+            key = make_key(OPENHCS_NAMESPACE, name)
+            if key in self.registry:
+                old_entries[key] = self.registry.entry(key)
+                self.adapter.remove(key)
+        try:
+            funcs = self._commit(prepared)
+        except BaseException:
+            for key, entry in old_entries.items():
+                if key not in self.registry:
+                    self.registry.add_entry(entry)
+                    self.adapter.publish(entry)
+            raise
+        for path in set(moved.values()):
+            atomic_delete(path)
         return funcs
 
     def delete_custom_function(self, name: str) -> bool:

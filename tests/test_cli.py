@@ -336,3 +336,30 @@ def test_run_never_overwrites_an_input(tmp_path, functions_dir):
     result = invoke("run", "scale", str(inputs), "-o", str(inputs))
     assert result.exit_code == 1 and "overwrite its input" in result.stderr
     assert np.all(tifffile.imread(inputs / "x.tif") == 1)
+
+
+TWO = """from openhcs_plugins.decorators import numpy
+
+
+@numpy
+def first(image):
+    return image
+
+
+@numpy
+def second(image):
+    return image + 1
+"""
+
+
+def test_add_replace_replaces_every_function_of_a_several_function_file(tmp_path, functions_dir):
+    source = tmp_path / "two.py"
+    source.write_text(TWO)
+    assert invoke("add", str(source)).exit_code == 0
+    source.write_text(TWO.replace("image + 1", "image + 2"))
+    again = invoke("add", str(source))
+    assert again.exit_code == 1 and "already exists" in again.stderr
+    replaced = invoke("add", str(source), "--replace")
+    assert replaced.exit_code == 0, replaced.output
+    assert "image + 2" in (functions_dir / "second.py").read_text()
+    assert sorted(p.name for p in functions_dir.glob("*.py")) == ["first.py", "second.py"]

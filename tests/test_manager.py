@@ -364,3 +364,22 @@ def test_trust_and_policy_settings_apply_to_folder_files(monkeypatch, folder):
     monkeypatch.setenv("OPENHCS_PLUGINS_TRUST_FOLDER", "trusted")
     trusting = CustomFunctionManager(folder, registry=FunctionRegistry())
     assert [i.name for i in trusting.list_custom_functions()] == ["uses_json"]
+
+
+def test_replace_saves_over_existing_functions_of_the_block(manager, folder):
+    manager.register_from_code(TWO_FUNCTIONS)
+    funcs = manager.register_from_code(
+        TWO_FUNCTIONS.replace("SCALE = 2.0", "SCALE = 5.0"), replace=True
+    )
+    assert sorted(f.__name__ for f in funcs) == ["scale_up", "shift"]
+    assert "SCALE = 5.0" in (folder / "scale_up.py").read_text()
+    assert manager.registry.get("openhcs:scale_up")(np.ones((1, 1, 1)))[0, 0, 0] == 5.0
+
+
+def test_replace_never_drops_another_function_of_a_hand_written_file(manager, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    both = code_for("blur") + "\n\n@numpy\ndef keep(image):\n    return image\n"
+    (folder / "blur.py").write_text(both)
+    with pytest.raises(ValueError, match="keep"):
+        manager.register_from_code(code_for("blur", "return image * 3"), replace=True)
+    assert (folder / "blur.py").read_text() == both
