@@ -361,11 +361,14 @@ class CustomFunctionManager:
             info_from_static(fn, candidate.namespace, candidate.provenance(line=fn.line))
             for candidate, fn, _ in prepared
         ]
-        # An editor entry (persist=False) of the same name is replaced by its saved version.
-        for info in infos:
-            if self._is_editor_entry(info.key) and info.source is not SourceKind.EDITOR:
-                self.adapter.remove(info.key)
-        self.adapter.check(infos)
+        # An editor entry (persist=False) of the same name is replaced by its saved version;
+        # it is removed only once everything else succeeded.
+        drafts = {
+            info.key
+            for info in infos
+            if info.source is not SourceKind.EDITOR and self._is_editor_entry(info.key)
+        }
+        self.adapter.check([info for info in infos if info.key not in drafts])
         written: list[tuple[Path, str | None]] = []
         try:
             for candidate, _, _ in prepared:
@@ -383,6 +386,8 @@ class CustomFunctionManager:
                 else:
                     atomic_write_text(path, previous)
             raise
+        for key in drafts:
+            self.adapter.remove(key)
         for info, (_, _, func) in zip(infos, prepared, strict=True):
             self.adapter.add_loaded(info, func)
         return [func for _, _, func in prepared]

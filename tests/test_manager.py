@@ -383,3 +383,21 @@ def test_replace_never_drops_another_function_of_a_hand_written_file(manager, fo
     with pytest.raises(ValueError, match="keep"):
         manager.register_from_code(code_for("blur", "return image * 3"), replace=True)
     assert (folder / "blur.py").read_text() == both
+
+
+def test_a_refused_save_keeps_the_editor_draft_registered(manager, folder):
+    from openhcs_plugins.memory import numpy as numpy_decorator
+    from openhcs_plugins.registry import register_function
+
+    manager.register_from_code(code_for("draft"), persist=False)
+
+    @numpy_decorator
+    def taken(image):
+        return image
+
+    register_function(taken, registry=manager.registry)
+    both = code_for("draft") + "\n\n@numpy\ndef taken(image):\n    return image\n"
+    with pytest.raises(ValueError, match="already registered"):
+        manager.register_from_code(both, persist=True)
+    assert manager.registry.info("openhcs:draft").source.value == "editor"
+    assert not folder.exists() or not list(folder.glob("*.py"))
