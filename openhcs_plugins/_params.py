@@ -17,25 +17,29 @@ class ParameterError(ValueError):
     """A ``--param`` that does not fit the function's signature."""
 
 
-def _kind_of(annotation: str | None, default: str | None) -> str | None:
-    """``int``/``float``/``bool``/``str`` from the annotation, else from the default's literal."""
+_KINDS = ("bool", "int", "float", "str")
+
+
+def _kinds_of(annotation: str | None, default: str | None) -> list[str]:
+    """The types a value may take, most specific first: each of ``bool``/``int``/``float``/
+    ``str`` the annotation names (``float | int`` names two), else the default literal's type."""
     if annotation:
         base = annotation.replace(" ", "").split("|")
-        for name in ("bool", "int", "float", "str"):
-            if name in base:
-                return name
+        named = [name for name in _KINDS if name in base]
+        if named:
+            return named
     if default is not None:
         try:
             value = ast.literal_eval(default)
         except (ValueError, SyntaxError):
-            return None
+            return []
         for name, kind in (("bool", bool), ("int", int), ("float", float), ("str", str)):
             if type(value) is kind:
-                return name
-    return None
+                return [name]
+    return []
 
 
-def _convert(text: str, kind: str | None, where: str) -> Any:
+def _convert_one(text: str, kind: str, where: str) -> Any:
     if kind == "bool":
         if text.lower() in _TRUE:
             return True
@@ -52,13 +56,26 @@ def _convert(text: str, kind: str | None, where: str) -> Any:
             return float(text)
         except ValueError:
             raise ParameterError(f"{where}: {text!r} is not a number") from None
-    if kind == "str":
-        return text
-    # No annotation and no literal default: accept a Python literal, else the text itself.
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
+    return text
+
+
+def _convert(text: str, kinds: list[str], where: str) -> Any:
+    """The value of the first of ``kinds`` that ``text`` parses as."""
+    if not kinds:
+        # No annotation and no literal default: accept a Python literal, else the text itself.
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return text
+    errors = []
+    for kind in kinds:
+        try:
+            return _convert_one(text, kind, where)
+        except ParameterError as exc:
+            errors.append(str(exc))
+    raise ParameterError(
+        errors[0] if len(errors) == 1 else f"{where}: {text!r} is not one of {' | '.join(kinds)}"
+    )
 
 
 def parse_params(info: FunctionInfo, pairs: list[str]) -> dict[str, Any]:
@@ -77,6 +94,6 @@ def parse_params(info: FunctionInfo, pairs: list[str]) -> dict[str, Any]:
             raise ParameterError(
                 f"{info.key} has no parameter {name!r}; its parameters are: {names or '(none)'}"
             )
-        kind = _kind_of(parameter.annotation, parameter.default) if parameter else None
-        out[name] = _convert(text, kind, f"--param {name}")
+        kinds = _kinds_of(parameter.annotation, parameter.default) if parameter else []
+        out[name] = _convert(text, kinds, f"--param {name}")
     return out

@@ -363,3 +363,32 @@ def test_add_replace_replaces_every_function_of_a_several_function_file(tmp_path
     assert replaced.exit_code == 0, replaced.output
     assert "image + 2" in (functions_dir / "second.py").read_text()
     assert sorted(p.name for p in functions_dir.glob("*.py")) == ["first.py", "second.py"]
+
+
+@pytest.mark.parametrize(
+    ("annotation", "text", "expected"),
+    [
+        ("float | int", "1.5", 1.5),
+        ("int | float", "1.5", 1.5),
+        ("int | float", "2", 2),
+        ("bool | str", "auto", "auto"),
+        ("bool | str", "true", True),
+    ],
+)
+def test_a_union_annotation_accepts_a_value_of_any_of_its_types(annotation, text, expected):
+    from openhcs_plugins._params import parse_params
+    from openhcs_plugins.candidate import ParameterInfo, Provenance, SourceKind
+    from openhcs_plugins.registry import FunctionInfo
+
+    info = FunctionInfo(
+        key="openhcs:f",
+        name="f",
+        namespace="openhcs",
+        input_memory_type="numpy",
+        output_memory_type="numpy",
+        parameters=(ParameterInfo("image"), ParameterInfo("x", annotation=annotation)),
+        doc="",
+        provenance=Provenance(SourceKind.FOLDER),
+    )
+    value = parse_params(info, [f"x={text}"])["x"]
+    assert value == expected and type(value) is type(expected)
