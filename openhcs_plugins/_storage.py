@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,11 +68,20 @@ def atomic_delete(path: Path) -> bool:
     return True
 
 
+# One FileLock per lock file: a FileLock object is re-entrant in the thread that holds it (its
+# state is thread-local, so other threads still wait); two objects on one file would deadlock.
+_LOCKS: dict[str, FileLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
 @contextlib.contextmanager
 def folder_lock(folder: Path, timeout: float = 30.0) -> Iterator[None]:
     """Hold the folder's cross-process write lock (re-entrant within a thread)."""
     folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder / LOCK_NAME), timeout=timeout):
+    path = str((folder / LOCK_NAME).resolve())
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault(path, FileLock(path))
+    with lock.acquire(timeout=timeout):
         yield
 
 

@@ -401,3 +401,25 @@ def test_a_refused_save_keeps_the_editor_draft_registered(manager, folder):
         manager.register_from_code(both, persist=True)
     assert manager.registry.info("openhcs:draft").source.value == "editor"
     assert not folder.exists() or not list(folder.glob("*.py"))
+
+
+def test_the_folder_lock_is_reentrant_within_a_thread_and_excludes_other_threads(folder):
+    import threading
+
+    from openhcs_plugins._storage import folder_lock
+
+    entered = threading.Event()
+    with folder_lock(folder, timeout=2), folder_lock(folder, timeout=2):
+        worker = threading.Thread(target=lambda: _take(folder, entered))
+        worker.start()
+        worker.join(0.5)
+        assert not entered.is_set()  # another thread waits while this one holds the lock
+    worker.join(5)
+    assert entered.is_set()
+
+
+def _take(folder, entered):
+    from openhcs_plugins._storage import folder_lock
+
+    with folder_lock(folder, timeout=10):
+        entered.set()
