@@ -227,6 +227,10 @@ class _Inspector:
         #: definitions inside classes that are made at run time (in a function body).
         self.runtime_defs: set[int] = set()
         self._parsed_strings: set[int] = set()
+        #: ``wraps`` references that are ``@functools.wraps(func)`` on a ``def``.
+        self.plain_wraps: set[int] = set()
+        #: names used as decorators (checked against the decorator lists, not as values).
+        self.decorator_refs: set[int] = set()
         self.memory_decorated = 0
         self.nodes = 0
         self._levels: dict[int, list[Any]] = {}
@@ -501,6 +505,9 @@ class _Inspector:
             if watch:
                 if attr == "format" or attr == "format_map":
                     self._check_format(cur)
+                elif attr == "wraps":
+                    if id(cur) not in self.plain_wraps:
+                        self._wraps_finding(cur)
                 else:
                     self._check_attribute(attr, cur)
             attrs.append(attr)
@@ -580,6 +587,33 @@ class _Inspector:
                 "Use an ordinary keyword.",
             )
         return False
+
+    def _note_plain_wraps(self, node: Any) -> None:
+        """``@functools.wraps(func)`` on a ``def``: the one form of ``wraps`` that is allowed.
+
+        Anywhere else ``wraps`` is an attribute copier driven by the caller: with ``assigned=``
+        it reads any attribute by a string (``__globals__``), and on an object whose class
+        defines ``__getattr__`` its ``__dict__`` update hands over a module's namespace.
+        """
+        for decorator in node.decorator_list:
+            target = decorator.func if decorator.__class__ is ast.Call else decorator
+            self.decorator_refs.add(id(target))
+            if (
+                decorator.__class__ is ast.Call
+                and len(decorator.args) == 1
+                and decorator.args[0].__class__ is not ast.Starred
+                and not decorator.keywords
+            ):
+                self.plain_wraps.add(id(decorator.func))
+
+    def _wraps_finding(self, node: Any) -> None:
+        self.add(
+            "denied-attribute",
+            "'wraps' may only be used as '@functools.wraps(func)' on a 'def': otherwise it copies "
+            "attributes named by strings (a getattr) onto an object of your choosing.",
+            node,
+            "Write '@functools.wraps(func)' directly above the inner 'def' of your decorator.",
+        )
 
     def _check_format(self, node: ast.Attribute) -> None:
         """``"{0.__globals__}".format(f)`` reads attributes without an Attribute node."""
@@ -711,6 +745,7 @@ class _Inspector:
     def _function(self, node: Any, depth: int, push: Any) -> bool:
         scope = self.scope.get(id(node), "nested")
         self.defs.append((node, scope))
+        self._note_plain_wraps(node)
         name = node.name
         if name.startswith("__") and name.endswith("__") and len(name) > 4:
             if scope != "class":
@@ -765,6 +800,9 @@ class _Inspector:
     def _class(self, node: ast.ClassDef, depth: int, push: Any) -> bool:
         scope = self.scope.get(id(node), "nested")
         self.defs.append((node, scope))
+        for decorator in node.decorator_list:
+            target = decorator.func if decorator.__class__ is ast.Call else decorator
+            self.decorator_refs.add(id(target))
         name = node.name
         if name.startswith("__") or name in self.policy.denied_builtins or not name.isascii():
             self._check_name(node, name, binding=True)
@@ -1018,6 +1056,7 @@ class _Inspector:
 
     def _check_chains(self) -> None:
         imports = self.imports
+        policy = self.policy
         for root, attrs, node in self.chains:
             paths = imports.get(root.id)
             if not paths:
@@ -1025,10 +1064,23 @@ class _Inspector:
             suffix = ".".join(reversed(attrs))
             for base in paths:
                 full = f"{base}.{suffix}"
-                status = self.policy.path_status(full)
+                status = policy.path_status(full)
                 if status != ALLOWED:
                     self._path_finding(full, status, node)
                     break
+                if policy.has_exclusions_below(full):
+                    self._module_value_finding(full, node)
+                    break
+
+    def _module_value_finding(self, path: str, node: ast.AST) -> None:
+        self.add(
+            "import-not-allowed",
+            f"'{path}' may only be used through its attributes ('{path}.name'), not as a value: "
+            "passed on or renamed, it would lead to its excluded parts past the check.",
+            node,
+            f"Write '{path}.name' where you use it, or import what you need "
+            f"('from {path} import name').",
+        )
 
     def _check_bare_names(self) -> None:
         imports = self.imports
@@ -1049,6 +1101,12 @@ class _Inspector:
                 status = self.policy.path_status(path)
                 if status != ALLOWED:
                     self._path_finding(path, status, node)
+                    break
+                if path == "functools.wraps" and id(node) not in self.plain_wraps:
+                    self._wraps_finding(node)
+                    break
+                if id(node) not in self.decorator_refs and self.policy.has_exclusions_below(path):
+                    self._module_value_finding(path, node)
                     break
 
     def _path_finding(self, path: str, status: str, node: ast.AST) -> None:
@@ -1676,7 +1734,7 @@ def _strings_in(node: Any) -> list[ast.Constant]:
 _ANNOTATED_PATHS = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 
 #: Attribute names handled specially in the chain loop.
-_WATCHED_ATTRIBUTES = frozenset({"format", "format_map"})
+_WATCHED_ATTRIBUTES = frozenset({"format", "format_map", "wraps"})
 
 _ALIAS = {
     "numpy": "np",

@@ -183,6 +183,7 @@ _DENIED_MODULES = frozenset(
         "numpy.fromregex",
         "numpy.memmap",
         "numpy.DataSource",
+        "numpy.ma.mrecords",
         "scipy.linalg.cython_blas",
         "scipy.linalg.cython_lapack",
         "scipy.special.cython_special",
@@ -213,6 +214,7 @@ _DENIED_MODULES = frozenset(
         "torch.compiler",
         "torch.nn.parallel",
         "torch.cuda.tunable",
+        "torch.cuda.gds",
         "torch.autograd.profiler",
         "torch.autograd.function.hooks",
         "tensorflow.io",
@@ -277,6 +279,12 @@ _DENIED_MODULES = frozenset(
 #: Attribute names refused on any object. Each reaches files, processes, native code or
 #: interpreter internals from something the allowlist hands out; the module names among them
 #: are re-exported by allowed modules (``typing.sys``, ``enum.bltns``, ``torch.os``).
+#: ``update_wrapper`` reads and writes attributes named by strings (a ``getattr``);
+#: ``formatwarning``/``showwarning``/``warn_explicit`` read a line of any file through
+#: ``linecache``; ``numpy.ma.mrecords.openfile`` opens any file; ``torch.cuda.gds.GdsFile`` is
+#: ``os.open`` with caller flags. The excluded submodules whose names are not generic words are
+#: refused by name too, so a module re-exported under an allowed one
+#: (``torch.nn.functional.torch.serialization``) does not lead to them.
 _DENIED_ATTRIBUTES = frozenset(
     """
     f2py ctypeslib ctypes testing lib distutils
@@ -291,6 +299,11 @@ _DENIED_ATTRIBUTES = frozenset(
     f_back f_globals f_locals f_builtins f_code f_trace f_lasti f_trace_lines f_trace_opcodes
     execute native_execute RawModule core keyword xpx scipy skimage glob traceback logging
     concurrent weakref uuid json contextvars ABCMeta EnumMeta EnumType as_strided
+    update_wrapper formatwarning showwarning warn_explicit linecache getline getlines
+    mrecords openfile fromtextfile gds GdsFile
+    serialization package fx onnx profiler distributed distribute dtensor experimental
+    interpreters monitoring tunable cython_blas cython_lapack cython_special raw_ops autograph
+    compat compiler tpu xla mlir graph_util feature_column keras conftest parallel
     """.split()
 )
 
@@ -466,6 +479,8 @@ class ImportPolicy:
     _table: dict[str, bool] = field(init=False, repr=False, compare=False, hash=False)
     _parents: frozenset[str] = field(init=False, repr=False, compare=False, hash=False)
     _status_cache: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+    _below_cache: dict[str, bool] = field(init=False, repr=False, compare=False, hash=False)
+    _denied_roots: frozenset[str] = field(init=False, repr=False, compare=False, hash=False)
     #: attribute name -> whether the inspection pass must look at it more closely.
     _watched_attributes: dict[str, bool] = field(init=False, repr=False, compare=False, hash=False)
 
@@ -482,6 +497,12 @@ class ImportPolicy:
         object.__setattr__(self, "_table", table)
         object.__setattr__(self, "_parents", frozenset(parents))
         object.__setattr__(self, "_status_cache", {})
+        object.__setattr__(self, "_below_cache", {})
+        object.__setattr__(
+            self,
+            "_denied_roots",
+            frozenset(path.split(".", 1)[0] for path, ok in table.items() if not ok),
+        )
         object.__setattr__(self, "_watched_attributes", {})
 
     @classmethod
@@ -549,19 +570,51 @@ class ImportPolicy:
         return status
 
     def _path_status(self, path: str) -> str:
+        verdict = self._longest_entry(path)
+        if verdict is None:
+            return PARENT if path in self._parents else UNKNOWN
+        if verdict:
+            # A module re-exported inside an allowed one (``torch.nn.functional.torch``) leads
+            # to the same excluded parts: ``....torch.jit`` is ``torch.jit``.
+            parts = path.split(".")
+            roots = self._denied_roots
+            for start in range(1, len(parts) - 1):
+                if parts[start] in roots and self._longest_entry(".".join(parts[start:])) is False:
+                    return DENIED
+        return ALLOWED if verdict else DENIED
+
+    def _longest_entry(self, path: str) -> bool | None:
+        """The verdict of the longest allow/deny entry that is ``path`` or a prefix of it."""
         table = self._table
         verdict = table.get(path)
         if verdict is not None:
-            return ALLOWED if verdict else DENIED
+            return verdict
         end = len(path)
         while True:
             end = path.rfind(".", 0, end)
             if end <= 0:
-                break
+                return None
             verdict = table.get(path[:end])
             if verdict is not None:
-                return ALLOWED if verdict else DENIED
-        return PARENT if path in self._parents else UNKNOWN
+                return verdict
+
+    def has_exclusions_below(self, path: str) -> bool:
+        """True when an allowed ``path`` contains excluded parts (``torch``: ``torch.jit``).
+
+        Such a module may only be used through attribute chains, which are checked by path; as a
+        value (``t = torch``, ``f(torch)``) it would carry its excluded parts past the check.
+        """
+        cache = self._below_cache
+        found = cache.get(path)
+        if found is None:
+            prefix = path + "."
+            found = any(
+                entry.startswith(prefix) and not self._table[entry] for entry in self.denied_modules
+            )
+            if len(cache) > 50_000:
+                cache.clear()
+            cache[path] = found
+        return found
 
     def attribute_denied(self, name: str) -> bool:
         """True when the attribute name is on the deny list or starts with a denied prefix."""
