@@ -96,14 +96,19 @@ def test_promote_of_numpy_only_code_adds_no_dependency(tmp_path: Path) -> None:
     assert meta["project"]["dependencies"] == ["openhcs-plugins>=0.1", "numpy>=1.24"]
 
 
-def test_promote_warns_about_an_import_that_is_not_installed_here(tmp_path: Path) -> None:
+def test_promote_warns_about_an_import_that_is_not_installed_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("tomllib")
-    try:
-        import skimage  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("scikit-image is installed here; the warning is for a missing one")
+    import importlib.metadata
+
+    # scikit-image is in the test extra; make this environment's metadata not know it.
+    known = importlib.metadata.packages_distributions()
+    monkeypatch.setattr(
+        importlib.metadata,
+        "packages_distributions",
+        lambda: {k: v for k, v in known.items() if k != "skimage"},
+    )
     folder = tmp_path / "functions"
     _save(
         folder,
