@@ -226,9 +226,6 @@ class TrustSettings:
         return TrustLevel(getattr(self, key))
 
 
-_MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
-
-
 @dataclass(frozen=True)
 class PolicySettings:
     """Additions to the import/attribute policy (``ImportPolicy.with_additions``)."""
@@ -239,7 +236,7 @@ class PolicySettings:
     allow_attributes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        _check_names(self, "allow_modules", _MODULE_NAME, "module names")
+        _check_names(self, "allow_modules", _DOTTED, "module names")
         _check_names(self, "allow_attributes", _DOTTED, "dotted names")
 
 
