@@ -823,13 +823,13 @@ def _check_dtype(
     memory_type = backend.memory_type
     if memory_type is MemoryType.JAX:
         why = "jax runs without 64-bit types"
-        fix = "enable them with jax.config.update('jax_enable_x64', True) before using jax, or"
+        fix = "enable them with jax.config.update('jax_enable_x64', True) before using jax, or "
     else:
         why = f"{memory_type.value} has no {source} arrays"
         fix = ""
     message = (
         f"converting {source_type.value} {source} data to {memory_type.value} makes it {target} "
-        f"({why}); values outside the {target} range or precision change. To avoid it, {fix} "
+        f"({why}); values outside the {target} range or precision change. To avoid it, {fix}"
         f"cast the data to {target} yourself"
     )
     if strict if strict is not None else _strict_from_env():

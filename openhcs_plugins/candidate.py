@@ -116,8 +116,6 @@ class Provenance:
         """Identity used by the collision rule: same origin replaces, another origin collides."""
         if self.source is SourceKind.ENTRY_POINT:
             return (self.source.value, self.distribution)
-        if self.source is SourceKind.FOLDER:
-            return (self.source.value, self.file)
         return (self.source.value, self.file)
 
     def describe(self) -> str:

@@ -722,7 +722,10 @@ def promote(
     if not result.is_valid:
         _print_validation_errors(result.errors, str(source_path))
         raise _fail(f"{source_path} does not validate; fix it before promoting it")
-    memory_type = next(f.input_memory_type for f in result.functions if f.name == bare)
+    memory_type = next((f.input_memory_type for f in result.functions if f.name == bare), None)
+    if memory_type is None:
+        defined = ", ".join(result.function_names)
+        raise _fail(f"{source_path} defines {defined}, not {bare!r}; promote one of those")
     options = {
         "project_name": f"openhcs {bare.replace('_', ' ')}",
         "memory_type": memory_type,
