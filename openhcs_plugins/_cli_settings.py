@@ -159,7 +159,14 @@ def _editor_command() -> list[str]:
 def edit() -> None:
     """Open the settings file in $VISUAL/$EDITOR; save it only if it runs and is valid."""
     path = settings_file_path()
-    original = path.read_text(encoding="utf-8") if path.exists() else settings_template()
+    try:
+        original = path.read_text(encoding="utf-8") if path.exists() else settings_template()
+    except UnicodeDecodeError as exc:
+        raise _fail(
+            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); fix or delete it "
+            "(`openhcs-plugins settings path` shows where it is)",
+            1,
+        ) from None
     workdir = Path(tempfile.mkdtemp(prefix="openhcs-plugins-settings-"))
     draft = workdir / "settings.py"
     text = original
@@ -176,7 +183,14 @@ def edit() -> None:
                 f"(your draft: {draft})",
                 1,
             )
-        text = draft.read_text(encoding="utf-8")
+        try:
+            text = draft.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise _fail(
+                f"the edited file is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                f"nothing was saved (your draft: {draft})",
+                1,
+            ) from None
         if text == original and path.exists():
             shutil.rmtree(workdir, ignore_errors=True)
             typer.echo(f"no changes; {path} left as it was")

@@ -558,3 +558,17 @@ def test_load_settings_warnings_are_settings_warnings(config_dir):
         warnings.simplefilter("always")
         load_settings()
     assert [w.category for w in caught] == [SettingsWarning]
+
+
+def test_settings_edit_refuses_a_settings_file_that_is_not_utf8(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from openhcs_plugins._cli_settings import settings_app
+
+    monkeypatch.setenv("OPENHCS_PLUGINS_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "settings.py").write_bytes(b"settings = '\xff\xfe'\n")
+    monkeypatch.setenv("EDITOR", "true")
+    result = CliRunner().invoke(settings_app, ["edit"])
+    assert result.exit_code == 1
+    assert "is not UTF-8 text" in result.output
+    assert (tmp_path / "settings.py").read_bytes() == b"settings = '\xff\xfe'\n"
