@@ -1108,10 +1108,13 @@ def _is_allocation_failure(exc: BaseException) -> bool:
     return "can't allocate memory" in text or "out of memory" in text.lower()
 
 
-def decode(value, arrays: list):  # type: ignore[no-untyped-def]
-    """The inverse of :meth:`Job.encode` (used on both sides)."""
+def decode(value, arrays: list, depth: int = 0):  # type: ignore[no-untyped-def]
+    """The inverse of :meth:`Job.encode` (used on both sides); at most ``MAX_DEPTH`` levels
+    of containers, as ``encode`` sends."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"value nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, list):
-        return [decode(v, arrays) for v in value]
+        return [decode(v, arrays, depth + 1) for v in value]
     if isinstance(value, dict):
         if len(value) != 1:
             raise ValueError("malformed value")
@@ -1121,9 +1124,11 @@ def decode(value, arrays: list):  # type: ignore[no-untyped-def]
                 raise ValueError("bad array reference")
             return arrays[inner]
         if tag == "$tuple":
-            return tuple(decode(v, arrays) for v in inner)
+            return tuple(decode(v, arrays, depth + 1) for v in inner)
         if tag == "$dict":
-            return {_key(decode(k, arrays)): decode(v, arrays) for k, v in inner}
+            return {
+                _key(decode(k, arrays, depth + 1)): decode(v, arrays, depth + 1) for k, v in inner
+            }
         if tag == "$complex":
             return complex(inner[0], inner[1])
         raise ValueError(f"unknown tag {tag!r}")

@@ -556,7 +556,10 @@ class _FrameReader:
             raise _Refused("the worker sent malformed metadata")
         self.buffer = bytearray()
         for dtype, shape, size in _array_descriptions(header.get("arrays", []), self.max_arrays):
-            array = np.empty(shape, dtype=dtype)
+            try:
+                array = np.empty(shape, dtype=dtype)
+            except (ValueError, OverflowError, MemoryError) as exc:  # e.g. (0, 2**64)
+                raise _Refused(f"shape {shape} cannot be made ({exc})") from None
             self.arrays.append(array)
             if size:
                 self.views.append(memoryview(array).cast("B"))
@@ -889,12 +892,20 @@ class _Worker:
         self, reader: _FrameReader, start: float
     ) -> tuple[dict[str, Any], list[np.ndarray]]:
         assert reader.header is not None
-        usage = reader.header.get("usage")
-        if isinstance(usage, dict):
-            self.last_usage = usage
-            cpu = usage.get("cpu")
-            if isinstance(cpu, (int, float)):
-                self.cpu_used = float(cpu)
+        usage = reader.header.get("usage", {})
+        figures = {
+            key: _amount(usage.get(key, 0)) if isinstance(usage, dict) else None
+            for key in ("cpu", "maxrss_kb")
+        }
+        if None in figures.values():
+            raise self._error(
+                ResultRejected,
+                "the worker's answer was refused: its usage figures are malformed",
+                hint="return plain numpy arrays and JSON-like metadata",
+            )
+        self.last_usage = figures
+        if "cpu" in usage:
+            self.cpu_used = figures["cpu"]
         self.last_wall = time.monotonic() - start
         return reader.header, reader.arrays
 
@@ -991,6 +1002,17 @@ class _Worker:
         )
 
 
+def _amount(value: Any) -> float | None:
+    """``value`` as a finite float >= 0, or None (a forged header can hold anything)."""
+    if type(value) not in (int, float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
 def _select(fds: list[int], timeout: float) -> tuple[list[int], list[int], list[int]]:
     import select
 
@@ -1078,6 +1100,22 @@ class IsolatedFunctionInfo:
     contract: str
     signature: str
     required: tuple[str, ...] = ()
+
+
+def _function_info(name: str, desc: Mapping[str, Any]) -> IsolatedFunctionInfo:
+    parameters = desc.get("parameters", [])
+    if not isinstance(parameters, list):
+        raise TypeError(f"the parameters of {name} are not a list")
+    return IsolatedFunctionInfo(
+        name=name,
+        input_memory_type=str(desc.get("input_memory_type")),
+        output_memory_type=str(desc.get("output_memory_type")),
+        contract=str(desc.get("contract")),
+        signature=str(desc.get("signature"))[:2000],
+        required=tuple(
+            str(p.get("name")) for p in parameters[1:] if isinstance(p, dict) and p.get("required")
+        ),
+    )
 
 
 class IsolatedRunner:
@@ -1182,6 +1220,18 @@ class IsolatedRunner:
         worker = _Worker(self.limits, function=self._name(None), filename=self.filename)
         self.workers_started += 1
         self.worker_dirs.append(worker.workdir)
+        try:
+            self._functions = self._load(worker)
+        except BaseException:
+            worker.kill()  # whatever went wrong, no worker is left behind
+            raise
+        if self.function_name is None and len(self._functions) == 1:
+            self.function_name = next(iter(self._functions))
+        self._worker = worker
+        return worker
+
+    def _load(self, worker: _Worker) -> dict[str, IsolatedFunctionInfo]:
+        """Read the worker's report, load the code, return the functions it found."""
         # The report is read before any user code runs in the worker, so that code cannot
         # forge it (it could write frames to the pipe while it loads).
         header, _ = worker.exchange({"op": "report"}, what="starting the worker")
@@ -1194,32 +1244,20 @@ class IsolatedRunner:
             request["source"] = self.source_text
         header, _ = worker.exchange(request, what="loading the code")
         if header.get("op") == "error":
-            worker.kill()
             raise self._response_error(worker, header, "loading the code")
-        if header.get("op") != "loaded" or not isinstance(header.get("functions"), dict):
-            worker.kill()
-            raise worker._error(ResultRejected, "the worker answered the load request oddly")
-        self._functions = {}
-        for name, desc in header["functions"].items():
-            if not isinstance(desc, dict):
-                continue
-            required = tuple(
-                str(p.get("name"))
-                for p in desc.get("parameters", [])[1:]
-                if isinstance(p, dict) and p.get("required")
-            )
-            self._functions[str(name)] = IsolatedFunctionInfo(
-                name=str(name),
-                input_memory_type=str(desc.get("input_memory_type")),
-                output_memory_type=str(desc.get("output_memory_type")),
-                contract=str(desc.get("contract")),
-                signature=str(desc.get("signature"))[:2000],
-                required=required,
-            )
-        if self.function_name is None and len(self._functions) == 1:
-            self.function_name = next(iter(self._functions))
-        self._worker = worker
-        return worker
+        try:
+            if header.get("op") != "loaded" or not isinstance(header.get("functions"), dict):
+                raise TypeError("not a load answer")
+            return {
+                str(name): _function_info(str(name), desc)
+                for name, desc in header["functions"].items()
+                if isinstance(desc, dict)
+            }
+        except (TypeError, ValueError, RecursionError) as exc:
+            # user code runs during the load and can write its own answer to the pipe
+            raise worker._error(
+                ResultRejected, f"the worker answered the load request oddly ({exc})"
+            ) from None
 
     def _response_error(self, worker: _Worker, header: dict[str, Any], what: str) -> IsolationError:
         kind = header.get("kind")
@@ -1335,7 +1373,14 @@ class IsolatedRunner:
                 raise error
             try:
                 value = _worker.decode(header.get("value"), out_arrays)
-            except (ValueError, TypeError, KeyError, IndexError, RecursionError) as exc:
+            except (
+                ValueError,
+                TypeError,
+                KeyError,
+                IndexError,
+                OverflowError,
+                RecursionError,
+            ) as exc:
                 worker.kill()
                 raise worker._error(
                     ResultRejected, f"the worker sent a malformed result ({exc})"

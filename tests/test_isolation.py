@@ -734,3 +734,77 @@ def test_calling_a_function_the_code_does_not_define_is_a_load_error():
         run_isolated(SIMPLE, "missing", IMAGE, filename="/lab/scale.py", limits=LIMITS)
     assert isinstance(info.value, IsolationError) and isinstance(info.value, RuntimeError)
     assert info.value.hint and "/lab/scale.py" in str(info.value)
+
+
+# -- forged or malformed answers: always an IsolationError, never a worker left behind ----------
+
+FORGER = """\
+import json
+import os
+import struct
+import time
+
+from openhcs_plugins.memory import numpy
+
+HEADER = {header!r}
+
+
+def _forge():
+    with open("/proc/self/cmdline", "rb") as handle:
+        config = json.loads(handle.read().split(b"\\0")[-2])
+    data = HEADER.encode()
+    os.write(config["response_fd"], b"OHW1" + struct.pack(">I", len(data)) + data)
+    time.sleep(60)
+
+
+if {at_load!r}:
+    _forge()
+
+
+@numpy
+def attack(image):
+    _forge()
+    return image
+"""
+_HUGE = "1" + "0" * 400  # a JSON integer no float can hold
+
+
+@pytest.mark.parametrize(
+    ("at_load", "header"),
+    [
+        (True, '{"op":"loaded","functions":{"attack":{"parameters":5}}}'),
+        (True, '{"op":"loaded","functions":{"attack":{"parameters":null}}}'),
+        (False, '{"op":"result","value":null,"usage":{"maxrss_kb":[1]}}'),
+        (False, '{"op":"result","value":null,"usage":{"cpu":' + _HUGE + "}}"),
+        (False, '{"op":"result","value":{"$complex":[' + _HUGE + ",0]}}"),
+        (False, '{"op":"result","value":' + "[" * 300 + "]" * 300 + "}"),
+        (False, '{"op":"result","value":{"$tuple":5}}'),
+        (
+            False,
+            '{"op":"result","value":{"$array":0},'
+            '"arrays":[{"dtype":"<f4","shape":[0,18446744073709551616],"nbytes":0}]}',
+        ),
+    ],
+    ids=[
+        "load-parameters-not-a-list",
+        "load-parameters-null",
+        "usage-not-a-number",
+        "usage-cpu-overflows",
+        "complex-overflows",
+        "nested-deeper-than-max-depth",
+        "tuple-not-a-list",
+        "zero-size-shape-numpy-cannot-make",
+    ],
+)
+def test_a_forged_answer_is_refused_and_the_worker_killed(at_load, header):
+    code = FORGER.format(header=header, at_load=at_load)
+    runner = IsolatedRunner(code, "attack", filename="/lab/forger.py", limits=LIMITS)
+    try:
+        with pytest.raises(ResultRejected) as info:
+            runner.call(IMAGE)  # starts the worker: a forged load answer comes here too
+        assert info.value.function == "attack" and "/lab/forger.py" in str(info.value)
+        assert not runner.running
+    finally:
+        runner.close()
+    assert worker_processes(runner.worker_dirs) == [], "a worker process outlived the runner"
+    assert not any(Path(d).exists() for d in runner.worker_dirs)
