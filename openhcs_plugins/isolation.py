@@ -1211,11 +1211,13 @@ class IsolatedRunner:
 
     def _ensure(self) -> _Worker:
         worker = self._worker
-        if worker is not None and worker.alive:
+        if worker is not None:
             # Replace a warm worker before a call could reach its lifetime CPU limit.
-            if worker.cpu_used + self.limits.cpu_seconds < self.limits.cpu_hard_seconds - 1:
+            if worker.alive and (
+                worker.cpu_used + self.limits.cpu_seconds < self.limits.cpu_hard_seconds - 1
+            ):
                 return worker
-            worker.kill()
+            worker.kill()  # also one that ended: its folder and pipes go with it
         self._worker = None
         worker = _Worker(self.limits, function=self._name(None), filename=self.filename)
         self.workers_started += 1
@@ -1400,6 +1402,7 @@ class IsolatedRunner:
             maxrss_mb=float(usage.get("maxrss_kb", 0) or 0) / 1024,
         )
         if not worker.alive or worker.proc is None:
+            worker.kill()  # it ended (with its answer): remove its folder, close its pipes
             self._worker = None
 
     def _schedule_idle(self) -> None:

@@ -808,3 +808,50 @@ def test_a_forged_answer_is_refused_and_the_worker_killed(at_load, header):
         runner.close()
     assert worker_processes(runner.worker_dirs) == [], "a worker process outlived the runner"
     assert not any(Path(d).exists() for d in runner.worker_dirs)
+
+
+EXITS_AFTER_ANSWERING = """\
+import os
+import sys
+
+from openhcs_plugins.memory import numpy
+
+
+@numpy
+def answer_then_exit(image):
+    job = sys.modules["__main__"].Job
+    send = job.send
+
+    def send_then_exit(self, header, arrays=None):
+        send(self, header, arrays)
+        os._exit(0)
+
+    job.send = send_then_exit
+    return image * 2
+"""
+
+
+def test_a_worker_that_ended_right_after_its_answer_is_cleaned_up(monkeypatch):
+    from openhcs_plugins import isolation
+
+    exchange = isolation._Worker._exchange
+
+    def status_first(self, header, arrays, what):
+        # the order the parent sees when the end status arrives with the last bytes
+        out = exchange(self, header, arrays, what)
+        if header.get("op") == "call":
+            self._wait_status(5.0)
+        return out
+
+    monkeypatch.setattr(isolation._Worker, "_exchange", status_first)
+    runner = IsolatedRunner(EXITS_AFTER_ANSWERING, limits=LIMITS)
+    try:
+        np.testing.assert_array_equal(runner.call(IMAGE), IMAGE * 2)
+        assert not runner.running
+        # dropped, so it must be cleaned up now, not when the runner is closed
+        assert not any(Path(d).exists() for d in runner.worker_dirs)
+        np.testing.assert_array_equal(runner.call(IMAGE), IMAGE * 2)  # a new worker
+        assert runner.workers_started == 2
+        assert len([d for d in runner.worker_dirs if Path(d).exists()]) == 0
+    finally:
+        runner.close()
