@@ -855,3 +855,47 @@ def test_a_worker_that_ended_right_after_its_answer_is_cleaned_up(monkeypatch):
         assert len([d for d in runner.worker_dirs if Path(d).exists()]) == 0
     finally:
         runner.close()
+
+
+READ_BACK = """\
+import os
+import resource
+
+from openhcs_plugins.memory import numpy
+
+
+@numpy
+def read_back(image):
+    names = [n for n in dir(resource) if n.startswith("RLIMIT_")]
+    limits = {n: list(resource.getrlimit(getattr(resource, n))) for n in names}
+    fds = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+    return image, {"limits": limits, "fds": fds, "env": sorted(os.environ)}
+"""
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_every_limit_the_report_names_is_in_force_in_the_job(mode, monkeypatch):
+    from openhcs_plugins.isolation import _ENV_PASSED
+
+    monkeypatch.setenv("OPENHCS_TEST_SECRET_TOKEN", "hunter2")
+    read, write = os.pipe()  # inheritable descriptors of the host must not reach the job
+    os.set_inheritable(read, True)
+    os.set_inheritable(write, True)
+    try:
+        with IsolatedRunner(READ_BACK, limits=replace(LIMITS, **MODES[mode])) as runner:
+            _, found = runner.call(IMAGE)
+            report = runner.report
+    finally:
+        os.close(read)
+        os.close(write)
+    assert report is not None and report.rlimits
+    for name, hard in report.rlimits.items():
+        assert found["limits"][name][1] == hard, name
+    assert found["limits"]["RLIMIT_CPU"][0] <= LIMITS.cpu_seconds + 1  # per call
+    assert found["limits"]["RLIMIT_DATA"] == [512 * 2**20] * 2
+    assert found["limits"]["RLIMIT_FSIZE"] == [0, 0]
+    assert found["limits"]["RLIMIT_NOFILE"] == [64, 64]
+    # stdin, stdout, stderr, the request and response pipes, and the listing's own
+    assert len(found["fds"]) == 6, found["fds"]
+    allowed = {*_ENV_PASSED, "HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE"}
+    assert set(found["env"]) <= allowed, set(found["env"]) - allowed
