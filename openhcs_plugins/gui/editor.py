@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import reprlib
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -157,12 +158,31 @@ def _as_stack(value: Any, what: str) -> np.ndarray:
     array = np.asarray(convert_memory(value, "numpy"))
     if array.ndim == 2:
         array = array[np.newaxis]
-    if array.ndim != 3:
+    if array.ndim != 3 or array.shape[0] == 0:
         raise ValueError(
-            f"{what} returned an array of shape {array.shape}; a (C, Y, X) stack or a 2D image "
-            "is expected"
+            f"{what} returned an array of shape {array.shape}; a (C, Y, X) stack of at least "
+            "one plane or a 2D image is expected"
         )
     return array
+
+
+def _metadata_text(metadata: Any, limit: int = 500) -> str:
+    """The start of ``metadata`` as text: JSON when it can be, else its repr."""
+    try:
+        text = json.dumps(metadata, default=str)
+    except (TypeError, ValueError, RecursionError):  # e.g. tuple keys, a cycle
+        text = reprlib.repr(metadata)
+    return text[:limit]
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """A run's outcome with what the window draws, prepared in the worker thread."""
+
+    outcome: RunOutcome
+    before: QImage
+    after: QImage
+    metadata: str
 
 
 def _user_line(exc: BaseException) -> int:
@@ -611,7 +631,7 @@ class FunctionEditor(QWidget):
         isolated = settings.trust.level_for("editor") is TrustLevel.STRICT
         sample = self._sample_path
 
-        def work() -> RunOutcome:
+        def work() -> _Shown:
             from openhcs_plugins._images import read_stack, synthetic_cells
 
             started = time.perf_counter()
@@ -621,33 +641,42 @@ class FunctionEditor(QWidget):
             metadata = None
             if type(output) is tuple:
                 output, metadata = output[0], (output[1] if len(output) == 2 else output[1:])
-            return RunOutcome(
+            outcome = RunOutcome(
                 key=info.key,
                 sample=sample.name if sample is not None else "synthetic cells",
-                before=image,
+                before=_as_stack(image, "the sample"),
                 after=_as_stack(output, info.key),
                 metadata=metadata,
                 seconds=time.perf_counter() - started,
                 isolated=isolated,
+            )
+            # Here, not in the GUI thread: a big result or odd metadata must neither freeze
+            # the window nor raise in a slot.
+            before, after = outcome.before, outcome.after
+            return _Shown(
+                outcome,
+                _plane_image(before[before.shape[0] // 2]),
+                _plane_image(after[after.shape[0] // 2]),
+                "" if metadata is None else _metadata_text(metadata),
             )
 
         where = "the isolated runner" if isolated else "this process"
         self._start(f"Running {info.key} in {where}…", work, self._on_ran, self._on_run_failed)
         return True
 
-    def _on_ran(self, outcome: RunOutcome) -> None:
+    def _on_ran(self, shown: _Shown) -> None:
         self._set_busy(False)
+        outcome = shown.outcome
         before, after = outcome.before, outcome.after
         b, a = before.shape[0] // 2, after.shape[0] // 2
-        self.before_pane.set_image(_plane_image(before[b]))
-        self.after_pane.set_image(_plane_image(after[a]))
+        self.before_pane.set_image(shown.before)
+        self.after_pane.set_image(shown.after)
         self.before_caption.setText(
             f"Before: {outcome.sample}, plane {b} of {before.shape[0]}, {before.dtype}"
         )
         self.after_caption.setText(f"After: plane {a} of {after.shape[0]}, {after.dtype}")
         if outcome.metadata is not None:
-            text = json.dumps(outcome.metadata, default=str)
-            self.metadata_label.setText(f"Metadata: {text[:500]}")
+            self.metadata_label.setText(f"Metadata: {shown.metadata}")
         else:
             self.metadata_label.clear()
         where = "in the isolated runner" if outcome.isolated else "in this process"

@@ -266,3 +266,42 @@ def test_a_function_failing_in_the_isolated_runner_shows_the_error_and_its_line(
     assert "the sample is too bright" in failed.args[0]
     assert editor.problems()[0][0] == 7
     assert not editor.is_busy()
+
+
+ODD_METADATA = """\
+from openhcs_plugins.memory import numpy
+
+
+@numpy
+def measure(image):
+    return image, {(0, 1): "pair", "count": 2}
+"""
+
+NO_PLANES = """\
+from openhcs_plugins.memory import numpy
+
+
+@numpy
+def empty(image):
+    return image[:0]
+"""
+
+
+def test_metadata_json_cannot_write_is_still_shown(qtbot, editor: FunctionEditor):
+    editor.set_code(ODD_METADATA)
+    with qtbot.waitSignal(editor.run_finished, timeout=20_000) as finished:
+        editor.run_on_sample()
+    assert finished.args[0].metadata == {(0, 1): "pair", "count": 2}
+    assert "pair" in editor.metadata_label.text() and "count" in editor.metadata_label.text()
+    assert editor.after_pane.has_image() and not editor.is_busy()
+
+
+def test_a_result_without_planes_is_a_run_failure_shown_in_the_window(
+    qtbot, editor: FunctionEditor
+):
+    editor.set_code(NO_PLANES)
+    with qtbot.waitSignal(editor.run_failed, timeout=20_000) as failed:
+        editor.run_on_sample()
+    assert "(0, 256, 256)" in failed.args[0] and "(0, 256, 256)" in editor.status_text()
+    assert not editor.after_pane.has_image()
+    assert not editor.is_busy() and editor.run_button.isEnabled()
