@@ -626,6 +626,13 @@ class FunctionEditor(QWidget):
         except ValueError as exc:
             self._set_status(f"Not run: {exc}", error=True)
             return False
+        except (MemoryError, RecursionError):  # a literal the parser cannot hold (_params)
+            self._set_status(
+                "Not run: a parameter value is nested too deeply to read; "
+                f"check {self.params_edit.text()[:40]!r}…",
+                error=True,
+            )
+            return False
         code = self.code()
         settings = self._settings()
         isolated = settings.trust.level_for("editor") is TrustLevel.STRICT

@@ -305,3 +305,24 @@ def test_a_result_without_planes_is_a_run_failure_shown_in_the_window(
     assert "(0, 256, 256)" in failed.args[0] and "(0, 256, 256)" in editor.status_text()
     assert not editor.after_pane.has_image()
     assert not editor.is_busy() and editor.run_button.isEnabled()
+
+
+UNANNOTATED = """\
+from openhcs_plugins.memory import numpy
+
+
+@numpy
+def shift(image, offset):
+    return image + offset
+"""
+
+
+def test_a_parameter_the_parser_chokes_on_is_reported_without_running(
+    qtbot, editor: FunctionEditor
+):
+    editor.set_code(UNANNOTATED)
+    # no annotation: the text is read as a Python literal, and this one exhausts the parser
+    editor.params_edit.setText("offset=" + "-" * 100_000 + "1")
+    assert editor.run_on_sample() is False
+    assert editor.status_text().startswith("Not run:") and "offset" in editor.status_text()
+    assert not editor.is_busy() and editor.run_button.isEnabled()
