@@ -785,10 +785,7 @@ class _Worker:
             raise self._error(WorkerStartError, "the worker is no longer running")
         try:
             return self._exchange(header, arrays, what)
-        except IsolationError:
-            self.kill()
-            raise
-        except BaseException:
+        except BaseException:  # an IsolationError, or anything else (KeyboardInterrupt too)
             self.kill()
             raise
 
