@@ -31,7 +31,7 @@ def _kinds_of(annotation: str | None, default: str | None) -> list[str]:
     if default is not None:
         try:
             value = ast.literal_eval(default)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
             return []
         for name, kind in (("bool", bool), ("int", int), ("float", float), ("str", str)):
             if type(value) is kind:
@@ -65,8 +65,11 @@ def _convert(text: str, kinds: list[str], where: str) -> Any:
         # No annotation and no literal default: accept a Python literal, else the text itself.
         try:
             return ast.literal_eval(text)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, TypeError):
             return text
+        except (MemoryError, RecursionError):
+            # The parser gives up on huge or deeply nested input; it is a value, not code.
+            raise ParameterError(f"{where}: the value is too large or too deeply nested") from None
     errors = []
     for kind in kinds:
         try:

@@ -392,3 +392,24 @@ def test_a_union_annotation_accepts_a_value_of_any_of_its_types(annotation, text
     )
     value = parse_params(info, [f"x={text}"])["x"]
     assert value == expected and type(value) is type(expected)
+
+
+def test_a_huge_untyped_param_value_is_a_clear_error_not_a_crash():
+    from openhcs_plugins._params import ParameterError, parse_params
+    from openhcs_plugins.candidate import ParameterInfo, Provenance, SourceKind
+    from openhcs_plugins.registry import FunctionInfo
+
+    info = FunctionInfo(
+        key="openhcs:f",
+        name="f",
+        namespace="openhcs",
+        input_memory_type="numpy",
+        output_memory_type="numpy",
+        parameters=(ParameterInfo("image"), ParameterInfo("x")),
+        doc="",
+        provenance=Provenance(SourceKind.FOLDER),
+    )
+    with pytest.raises(ParameterError, match="too large or too deeply nested"):
+        parse_params(info, ["x=" + "-" * 100_000 + "1"])
+    assert parse_params(info, ["x={[]: 1}"]) == {"x": "{[]: 1}"}
+    assert parse_params(info, ["x=[1, 2]"]) == {"x": [1, 2]}
