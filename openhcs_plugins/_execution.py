@@ -82,9 +82,12 @@ def _builtins() -> dict[str, Any]:
 
 
 def module_name_for(candidate: Candidate) -> str:
-    """``openhcs_plugins_custom.<file stem>`` for folder files, ``..._editor`` for editor code."""
-    stem = candidate.path.stem if candidate.path is not None else "_editor"
-    return f"{MODULE_PREFIX}.{stem}"
+    """``openhcs_plugins_custom.<file stem>`` for folder files; for editor code
+    ``openhcs_plugins_custom._editor_<sha256 prefix>``, so each draft keeps its own module (and
+    its functions keep pickling by reference after another draft runs)."""
+    if candidate.path is not None:
+        return f"{MODULE_PREFIX}.{candidate.path.stem}"
+    return f"{MODULE_PREFIX}._editor_{candidate.sha256[:12]}"
 
 
 def _error_line(exc: BaseException, filename: str) -> int:
@@ -131,8 +134,23 @@ def exec_candidate(candidate: Candidate) -> types.ModuleType:
         line = _error_line(exc, filename)
         snippet = lines[line - 1] if 0 < line <= len(lines) else ""
         raise CodeExecutionError(filename, f"{type(exc).__name__}: {exc}", line, snippet) from exc
+    _parent_package().__dict__[name.rpartition(".")[2]] = module
     sys.modules[name] = module
     return module
+
+
+def _parent_package() -> types.ModuleType:
+    """The ``openhcs_plugins_custom`` package the executed modules live in.
+
+    ``pickle`` (and OpenHCS's workers) import a function's module by name, which imports the
+    parent first; it has no files of its own (an empty ``__path__``), only these modules.
+    """
+    package = sys.modules.get(MODULE_PREFIX)
+    if package is None:
+        package = types.ModuleType(MODULE_PREFIX, "Folder and editor code run by openhcs-plugins.")
+        package.__path__ = []  # type: ignore[attr-defined]
+        sys.modules[MODULE_PREFIX] = package
+    return package
 
 
 def decorated_function(

@@ -423,3 +423,20 @@ def _take(folder, entered):
 
     with folder_lock(folder, timeout=10):
         entered.set()
+
+
+def test_each_editor_draft_keeps_its_own_module_so_older_drafts_still_pickle(manager):
+    import pickle
+
+    (first,) = manager.register_from_code(code_for("draft_one"), persist=False)
+    (second,) = manager.register_from_code(code_for("draft_two"), persist=False)
+    assert first.__module__ != second.__module__
+    assert pickle.loads(pickle.dumps(first)) is first
+    assert pickle.loads(pickle.dumps(second)) is second
+
+
+def test_saved_functions_pickle_by_reference_in_this_process(manager):
+    import pickle
+
+    (func,) = manager.register_from_code(code_for("saved_fn"))
+    assert pickle.loads(pickle.dumps(func)) is func
