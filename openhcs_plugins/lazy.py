@@ -397,9 +397,10 @@ def _info(obj_or_type: Any) -> _LazyInfo:
 
 def _resolve_field(obj: Any, name: str, info: _LazyInfo) -> Any:
     twin = info.nested.get(name)
-    if twin is not None:
+    if twin is not None and info.defaults[name] is not None:
         # A fresh, empty twin: each of its fields resolves on its own, by type.
         return twin()
+    # An optional nested config (``foo: Foo | None = None``) is inherited whole, or stays None.
     for ctx in reversed(_CONTEXT.get()):
         for provider_type in info.providers[name]:
             for provider in _providers(ctx, provider_type):

@@ -675,3 +675,20 @@ class _nothing:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def test_an_optional_nested_config_stays_none_unless_inherited():
+    @dataclasses.dataclass(frozen=True)
+    class Inner:
+        level: int = 1
+
+    @dataclasses.dataclass(frozen=True)
+    class Outer:
+        inner: Inner | None = None
+
+    lazy_outer = make_lazy(Outer)()
+    assert lazy_outer.inner is None
+    assert resolve(lazy_outer) == Outer(inner=None)
+    with config_context(Outer(inner=Inner(level=5))):
+        assert lazy_outer.inner == Inner(level=5)
+        assert resolve(lazy_outer) == Outer(inner=Inner(level=5))
