@@ -53,6 +53,7 @@ import numpy as np
 
 from openhcs_plugins import _worker
 from openhcs_plugins.candidate import Candidate, SourceKind, StaticFunction
+from openhcs_plugins.settings import IsolationSettings
 
 if TYPE_CHECKING:
     from openhcs_plugins.registry import FunctionInfo
@@ -131,18 +132,19 @@ class IsolationLimits:
     are per-call options with safe defaults.
     """
 
+    # The first six defaults are the settings' own (one place to change them).
     #: CPU seconds one call may use (the kernel stops the worker past it: SIGXCPU).
-    cpu_seconds: int = 60
+    cpu_seconds: int = IsolationSettings.cpu_seconds
     #: heap and anonymous memory of the worker (RLIMIT_DATA), in MiB.
-    memory_mb: int = 4096
+    memory_mb: int = IsolationSettings.memory_mb
     #: wall-clock seconds one call (or loading the module) may take.
-    wall_seconds: float = 120.0
+    wall_seconds: float = IsolationSettings.wall_seconds
     #: total size of the arrays in one result, in MiB.
-    max_output_mb: int = 1024
+    max_output_mb: int = IsolationSettings.max_output_mb
     #: open file descriptors (RLIMIT_NOFILE).
-    open_files: int = 64
+    open_files: int = IsolationSettings.open_files
     #: stdout and stderr the worker may write per call, each, in KiB (more is an error).
-    stdout_kb: int = 1024
+    stdout_kb: int = IsolationSettings.stdout_kb
     #: largest file the worker may write, in KiB (RLIMIT_FSIZE; results go through pipes).
     file_size_kb: int = 0
     #: processes of this user inside the worker's namespaces (RLIMIT_NPROC; not for root).
@@ -168,15 +170,7 @@ class IsolationLimits:
             from openhcs_plugins.settings import load_settings
 
             settings = load_settings()
-        iso = settings.isolation
-        base = cls(
-            cpu_seconds=iso.cpu_seconds,
-            memory_mb=iso.memory_mb,
-            wall_seconds=iso.wall_seconds,
-            max_output_mb=iso.max_output_mb,
-            open_files=iso.open_files,
-            stdout_kb=iso.stdout_kb,
-        )
+        base = cls(**asdict(settings.isolation))
         return replace(base, **overrides) if overrides else base
 
     @property
