@@ -217,10 +217,11 @@ class Bench:
     def clear_cache(self) -> None:
         shutil.rmtree(self.cache, ignore_errors=True)
 
-    def driver_run(self, mode: str) -> dict:
+    def _timed(self, *args: str) -> tuple[str, float]:
+        """Run this venv's python with ``args``; its stdout and the wall-clock seconds."""
         start = time.perf_counter()
         result = subprocess.run(
-            [str(self.python), str(self.driver), mode, str(self.folder)],
+            [str(self.python), *args],
             env=self.env,
             capture_output=True,
             text=True,
@@ -229,30 +230,23 @@ class Bench:
         wall = time.perf_counter() - start
         if result.returncode != 0:
             raise RuntimeError(result.stderr)
-        data = json.loads(result.stdout.strip().splitlines()[-1])
+        return result.stdout, wall
+
+    def driver_run(self, mode: str) -> dict:
+        stdout, wall = self._timed(str(self.driver), mode, str(self.folder))
+        data = json.loads(stdout.strip().splitlines()[-1])
         data["wall_s"] = wall
         return data
 
     def cli_list(self) -> float:
-        start = time.perf_counter()
-        result = subprocess.run(
-            [
-                str(self.python),
-                "-c",
-                "import sys; from openhcs_plugins.cli import main; "
-                "sys.argv[0] = 'openhcs-plugins'; main()",
-                "list",
-                "--json",
-            ],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            cwd=self.root,
+        stdout, wall = self._timed(
+            "-c",
+            "import sys; from openhcs_plugins.cli import main; "
+            "sys.argv[0] = 'openhcs-plugins'; main()",
+            "list",
+            "--json",
         )
-        wall = time.perf_counter() - start
-        if result.returncode != 0:
-            raise RuntimeError(result.stderr)
-        self.cli_count = len(json.loads(result.stdout))
+        self.cli_count = len(json.loads(stdout))
         return wall
 
     def measure(self, repeats: int, cli: bool) -> dict:
