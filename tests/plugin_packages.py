@@ -6,13 +6,16 @@ clean them up.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -145,6 +148,22 @@ def pip(*args: str, python: str | os.PathLike[str] | None = None) -> None:
             "--root-user-action=ignore",
         ]
     )
+
+
+def install_target(wheels: Iterable[Path], target: Path) -> Path:
+    """Install ``wheels`` (no dependencies) into the plain directory ``target``."""
+    pip("install", "--no-deps", "--target", str(target), *map(str, wheels))
+    return target
+
+
+@contextlib.contextmanager
+def on_sys_path(site: Path, monkeypatch: Any) -> Iterator[Path]:
+    """``site`` on ``sys.path`` (its entry points become visible); afterwards the test
+    packages' modules are forgotten, so the next test imports them afresh."""
+    monkeypatch.syspath_prepend(str(site))
+    yield site
+    for name in [m for m in sys.modules if m.startswith("oplab")]:
+        del sys.modules[name]
 
 
 def make_venv(where: Path) -> Path:

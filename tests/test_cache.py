@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-from plugin_packages import FILTERS_V1, SINGLE, build_wheels, pip
+from plugin_packages import FILTERS_V1, SINGLE, build_wheels, install_target, on_sys_path, pip
 
 from openhcs_plugins import cache
 from openhcs_plugins import validation as validation_module
@@ -168,12 +167,8 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Pa
 def site(
     wheels: dict[tuple[str, str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    target = tmp_path / "site"
-    pip("install", "--no-deps", "--target", str(target), *map(str, wheels.values()))
-    monkeypatch.syspath_prepend(str(target))
-    yield target
-    for name in [m for m in sys.modules if m.startswith("oplab")]:
-        del sys.modules[name]
+    with on_sys_path(install_target(wheels.values(), tmp_path / "site"), monkeypatch) as target:
+        yield target
 
 
 @pytest.fixture

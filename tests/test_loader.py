@@ -20,7 +20,8 @@ from plugin_packages import (
     SINGLE,
     build_sdist,
     build_wheels,
-    pip,
+    install_target,
+    on_sys_path,
 )
 
 from openhcs_plugins.candidate import SourceKind
@@ -58,17 +59,13 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Pa
 
 @pytest.fixture(scope="module")
 def site(wheels: dict[tuple[str, str], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("loader-site")
-    pip("install", "--no-deps", "--target", str(target), *map(str, wheels.values()))
-    return target
+    return install_target(wheels.values(), tmp_path_factory.mktemp("loader-site"))
 
 
 @pytest.fixture
 def installed(site: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.syspath_prepend(str(site))
-    yield site
-    for name in [m for m in sys.modules if m.startswith("oplab")]:
-        del sys.modules[name]
+    with on_sys_path(site, monkeypatch):
+        yield site
 
 
 @pytest.fixture

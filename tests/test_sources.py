@@ -14,7 +14,8 @@ from plugin_packages import (
     FILTERS_V1,
     SINGLE,
     build_wheels,
-    pip,
+    install_target,
+    on_sys_path,
 )
 
 from openhcs_plugins.candidate import OPENHCS_NAMESPACE, Candidate, SourceKind, TrustLevel
@@ -34,17 +35,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory with real wheels installed by pip (``--target``)."""
     root = tmp_path_factory.mktemp("sources")
     wheels = build_wheels([FILTERS_V1, SINGLE, FACTORY, BROKEN], root)
-    target = root / "site"
-    pip("install", "--no-deps", "--target", str(target), *map(str, wheels.values()))
-    return target
+    return install_target(wheels.values(), root / "site")
 
 
 @pytest.fixture
 def on_path(site: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.syspath_prepend(str(site))
-    yield site
-    for name in [m for m in sys.modules if m.startswith("oplab")]:
-        del sys.modules[name]
+    with on_sys_path(site, monkeypatch):
+        yield site
 
 
 def _items(distribution: str) -> list[Candidate | Problem]:

@@ -7,7 +7,6 @@ collected, except when ``OPENHCS_PLUGINS_REQUIRE_BACKENDS=1`` (CI): then the imp
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +23,7 @@ except ImportError:
         raise
     collect_ignore_glob = ["test_*.py"]
 
-from plugin_packages import FILTERS_V1, build_wheels, pip
+from plugin_packages import FILTERS_V1, build_wheels, install_target, on_sys_path
 
 
 @pytest.fixture
@@ -55,15 +54,11 @@ def package_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real plugin package oplab-filters 0.1.0, built and pip-installed into a folder."""
     root = tmp_path_factory.mktemp("gui-packages")
     wheels = build_wheels([FILTERS_V1], root)
-    target = root / "site"
-    pip("install", "--no-deps", "--target", str(target), *map(str, wheels.values()))
-    return target
+    return install_target(wheels.values(), root / "site")
 
 
 @pytest.fixture
 def installed_package(package_site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """``package_site`` on ``sys.path`` for this test (entry points become visible)."""
-    monkeypatch.syspath_prepend(str(package_site))
-    yield package_site
-    for name in [m for m in sys.modules if m.startswith("oplab")]:
-        del sys.modules[name]
+    with on_sys_path(package_site, monkeypatch):
+        yield package_site
