@@ -22,7 +22,13 @@ from openhcs_plugins import memory as _memory
 from openhcs_plugins.candidate import Candidate, StaticFunction, TrustLevel
 from openhcs_plugins.memory import is_memory_decorated
 
-__all__ = ["CodeExecutionError", "exec_candidate", "folder_loader", "module_name_for"]
+__all__ = [
+    "CodeExecutionError",
+    "exec_candidate",
+    "folder_loader",
+    "load_checked",
+    "module_name_for",
+]
 
 #: OpenHCS module names that resolve to this package inside executed code.
 OPENHCS_ALIASES: dict[str, types.ModuleType] = {
@@ -173,6 +179,22 @@ def decorated_function(
             function.line,
         )
     return obj
+
+
+def load_checked(candidate: Candidate, function: StaticFunction) -> Callable[..., Any]:
+    """Execute ``candidate`` and return ``function``'s callable once it passed the runtime checks.
+
+    Raises :class:`CodeExecutionError` when the code fails to run and
+    :class:`~openhcs_plugins.validation.ValidationError` when the callable fails
+    :func:`~openhcs_plugins.validation.validate_function`.
+    """
+    from openhcs_plugins.validation import validate_function
+
+    func = decorated_function(exec_candidate(candidate), function, candidate.filename)
+    checked = validate_function(func)
+    if not checked.is_valid:
+        raise checked.as_error(candidate.filename)
+    return func
 
 
 def folder_loader(

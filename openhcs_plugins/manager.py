@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openhcs_plugins._execution import CodeExecutionError, decorated_function, exec_candidate
+from openhcs_plugins._execution import CodeExecutionError, load_checked
 from openhcs_plugins._storage import (
     atomic_delete,
     atomic_write_text,
@@ -63,7 +63,6 @@ from openhcs_plugins.validation import (
     ValidationError,
     ValidationResult,
     validate_code,
-    validate_function,
 )
 
 __all__ = [
@@ -335,8 +334,7 @@ class CustomFunctionManager:
                 raise part.as_error(candidate.filename)
             (function,) = [f for f in part.functions if f.name == name]
             try:
-                module = exec_candidate(candidate)
-                func = decorated_function(module, function, candidate.filename)
+                func = load_checked(candidate, function)
             except CodeExecutionError as exc:
                 raise ValidationError(
                     f"Code execution failed: {exc.message}",
@@ -347,9 +345,6 @@ class CustomFunctionManager:
                     function=name,
                     hint="fix the error; nothing was registered or saved",
                 ) from exc
-            checked = validate_function(func)
-            if not checked.is_valid:
-                raise checked.as_error(candidate.filename)
             prepared.append((candidate, function, func))
         return prepared
 

@@ -104,21 +104,16 @@ def _run_in_process(
     settings: Settings,
 ) -> Any:
     """Execute the editor text and call one of its functions on ``image`` (this process)."""
-    from openhcs_plugins._execution import decorated_function, exec_candidate
+    from openhcs_plugins._execution import load_checked
     from openhcs_plugins.adapter import RegistryAdapter
     from openhcs_plugins.registry import FunctionRegistry
-    from openhcs_plugins.validation import validate_function
 
     trust = settings.trust.level_for("editor")
     result = validate_code(code, trust=trust, policy=settings.import_policy())
     if not result.is_valid:
         raise result.as_error(EDITOR_FILENAME)
     candidate = Candidate.from_code(code, source=SourceKind.EDITOR, trust=trust)
-    module = exec_candidate(candidate)
-    func = decorated_function(module, function, candidate.filename)
-    checked = validate_function(func)
-    if not checked.is_valid:
-        raise checked.as_error(EDITOR_FILENAME)
+    func = load_checked(candidate, function)
     # A private registry: trying a function out registers nothing the rest of the app sees,
     # but the call goes through the same path (PURE_2D planes, memory conversion) as a real run.
     registry = FunctionRegistry()
