@@ -1,6 +1,6 @@
 """Discovery benchmark: lazy listing vs. eager import, with 200 plugin packages + 1,000 files.
 
-Builds, in a work directory, one virtual environment per size (``--system-site-packages``, so
+Builds, in a work directory, one virtual environment per size (layered on this one, so
 numpy/scipy/torch come from this interpreter) whose site directory holds N installed-looking
 plugin distributions (``*.dist-info`` with METADATA, RECORD, entry_points.txt, INSTALLER, and the
 module), and a functions folder of single-file functions. Every measurement runs in a fresh
@@ -177,18 +177,18 @@ def write_folder(folder: Path, files: int) -> None:
 
 
 def make_venv(where: Path, site: Path) -> Path:
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(where)],
-        check=True,
-    )
-    python = where / "bin" / "python"
+    """A venv layered on this environment (``tests/plugin_packages.make_venv``: works from a
+    virtualenv too) that also sees the benchmark's plugin packages in ``site``."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from plugin_packages import make_venv as layered_venv
+
+    python = layered_venv(where)
     purelib = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
-    Path(purelib, "openhcs_plugins_checkout.pth").write_text(f"{REPO}\n")
     Path(purelib, "bench_plugins.pth").write_text(f"{site}\n")
     return python
 

@@ -2,6 +2,8 @@
 # Installs everything the test suite needs on a fresh Debian/Ubuntu machine:
 # - the system libraries Qt needs offscreen (pytest-qt imports Qt in every pytest run),
 #   only when one is missing (needs root or sudo);
+# - torch's CPU build (754 MB installed) from PyTorch's CPU index, unless torch is installed:
+#   from PyPI, torch on Linux x86_64 is the CUDA build, several GB with its nvidia-* wheels;
 # - this package in editable mode with the test, frameworks and gui extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +23,11 @@ if command -v dpkg >/dev/null 2>&1; then
     fi
 fi
 
+if ! python -c "import torch" >/dev/null 2>&1; then
+    # Where download.pytorch.org cannot be reached pip says so and takes torch from the other
+    # indexes and find-links it is configured with.
+    python -m pip install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu \
+        --retries 1 --timeout 20 \
+        || echo "note: the CPU build of torch could not be installed; pip will choose torch"
+fi
 python -m pip install -e ".[test,frameworks,gui]"

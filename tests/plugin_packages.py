@@ -7,6 +7,7 @@ clean them up.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -166,15 +167,45 @@ def on_sys_path(site: Path, monkeypatch: Any) -> Iterator[Path]:
         del sys.modules[name]
 
 
-def make_venv(where: Path) -> Path:
-    """A ``--system-site-packages`` venv (numpy, torch... come from the system) that also sees
-    this checkout through a ``.pth`` file. Returns its python."""
-    run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(where)])
+def site_dirs(python: str | os.PathLike[str] | None = None) -> list[str]:
+    """The site-packages folders ``python`` (default: this interpreter) imports from, in order:
+    a venv's own, those its ``.pth`` files add (a venv layered on another), its base's when it
+    was made with ``--system-site-packages``, a conda or system prefix's, the user site."""
+    code = (
+        "import json, sys\n"
+        "print(json.dumps([p for p in sys.path\n"
+        "    if p.endswith(('site-packages', 'dist-packages'))]))\n"
+    )
+    out = run([str(python or sys.executable), "-c", code]).stdout
+    return list(json.loads(out))
+
+
+def make_venv(
+    where: Path,
+    *,
+    base_python: str | os.PathLike[str] | None = None,
+    checkout: bool = True,
+) -> Path:
+    """A venv layered on ``base_python``'s environment (default: the one running the tests).
+
+    Its own site-packages comes first (what a test installs there wins); after it, a ``.pth``
+    file adds this checkout and every site-packages folder the base interpreter imports from,
+    with their own ``.pth`` files (editable installs). ``--system-site-packages`` would give
+    the *interpreter's* base instead, which from inside a virtualenv or a conda
+    environment is not where numpy, psygnal or a recent setuptools live. ``checkout=False``
+    leaves this checkout out (a test that installs openhcs-plugins' own wheel there).
+    Returns its python.
+    """
+    base = str(base_python or sys.executable)
+    run([base, "-m", "venv", "--without-pip", str(where)])
     python = where / "bin" / "python"
     site = run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
     ).stdout.strip()
-    Path(site, "openhcs_plugins_checkout.pth").write_text(f"{REPO}\n", encoding="utf-8")
+    # One file, this checkout first: an openhcs-plugins installed in the base must not win.
+    lines = [str(REPO)] if checkout else []
+    lines += [f"import site; site.addsitedir({d!r})" for d in site_dirs(base) if d != site]
+    Path(site, "openhcs_plugins_base.pth").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return python
 
 

@@ -91,8 +91,8 @@ def _clean_environ(root: Path) -> dict[str, str]:
 
 
 class Venv:
-    """A ``--system-site-packages`` virtual environment with its own folders and cache, and the
-    openhcs-plugins CLI run by its own interpreter."""
+    """A virtual environment layered on the test environment (``make_venv``), with its own
+    folders and cache, and the openhcs-plugins CLI run by its own interpreter."""
 
     def __init__(self, root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)

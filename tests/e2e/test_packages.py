@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -307,7 +306,7 @@ def test_installed_project_registers_its_pytest_fixtures_through_pytest11(
         shutil.copy2(REPO / rel, copy / rel)
     wheel = build_wheel(copy, tmp_path / "dist")
     venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)])
+    make_venv(venv, checkout=False)
     pip("install", "--no-deps", str(wheel), python=venv / "bin" / "python")
     (tmp_path / "author").mkdir()
     (tmp_path / "author" / "test_author.py").write_text(PLUGIN_AUTHOR_TEST, encoding="utf-8")
