@@ -1,0 +1,57 @@
+"""The functions folder as every command sees it: ``--functions-dir`` on each command that reads
+it, the settings passed to :func:`load_plugins`, and one hash for a file's text."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import numpy as np
+import tifffile
+from typer.testing import CliRunner
+
+from openhcs_plugins.candidate import sha256_text
+from openhcs_plugins.cli import app
+from openhcs_plugins.sources import read_source
+
+runner = CliRunner()
+
+GOOD = '''from openhcs_plugins.decorators import numpy
+
+
+@numpy
+def scale(image, factor: float = 2.0):
+    """Multiply by a factor."""
+    return image * factor
+'''
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def _stack(path: Path) -> Path:
+    tifffile.imwrite(path, np.full((2, 4, 5), 2.0, dtype=np.float32))
+    return path
+
+
+# -- one hash for a file's text (item 13) ------------------------------------------------------
+
+
+def test_a_bom_does_not_change_a_files_hash(tmp_path):
+    plain, bom = tmp_path / "plain.py", tmp_path / "bom.py"
+    plain.write_text(GOOD, encoding="utf-8")
+    bom.write_bytes(codecs.BOM_UTF8 + GOOD.encode("utf-8"))
+    assert sha256_text(read_source(bom)) == sha256_text(read_source(plain))
+    assert sha256_text(bom.read_text(encoding="utf-8")) == sha256_text(GOOD)
+
+
+def test_a_folder_file_starting_with_a_bom_runs_isolated(tmp_path, monkeypatch):
+    folder = tmp_path / "functions"
+    folder.mkdir()
+    monkeypatch.setenv("OPENHCS_PLUGINS_FUNCTIONS_DIR", str(folder))
+    (folder / "scale.py").write_bytes(codecs.BOM_UTF8 + GOOD.encode("utf-8"))
+    image = _stack(tmp_path / "a.tif")
+    result = invoke("run", "scale", str(image), "-o", str(tmp_path / "out"), "--isolated")
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(tifffile.imread(tmp_path / "out" / "a.tif"), np.full((2, 4, 5), 4.0))
