@@ -937,8 +937,33 @@ def _mount_subcommands() -> None:
 _mount_subcommands()
 
 
+def _print_settings_warnings() -> None:
+    """Show each :class:`~openhcs_plugins.settings.SettingsWarning` once, as one ``warning:``
+    line (its message names the settings file and line), not in Python's warning format."""
+    import warnings
+
+    from rich.markup import escape
+
+    from openhcs_plugins.settings import SettingsWarning
+
+    python_display = warnings.showwarning
+    # Importing a framework resets Python's once-per-location record; the message is the key.
+    shown: set[str] = set()
+
+    def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, SettingsWarning):
+            if str(message) not in shown:
+                shown.add(str(message))
+                err.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
+        else:
+            python_display(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
+
+
 def main() -> None:
     """Console-script entry point."""
+    _print_settings_warnings()
     app()
 
 

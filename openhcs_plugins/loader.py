@@ -900,12 +900,6 @@ def _disabled_filter(discovery: Discovery, disabled: frozenset[str]) -> tuple[Di
 # ---------------------------------------------------------------------------------------------
 
 
-def _default_folder() -> Path:
-    from openhcs_plugins.manager import default_functions_dir
-
-    return default_functions_dir()
-
-
 def load_plugins(
     *,
     strict: bool = False,
@@ -926,6 +920,10 @@ def load_plugins(
     also loads every registered function now (importing its module, running the runtime
     checks) and reports failures as problems; ``openhcs-plugins validate`` uses it.
 
+    ``settings`` (default: :func:`~openhcs_plugins.settings.load_settings`) decide trust levels,
+    the import policy, disabled names, the cache and the folder: ``folder`` if given, else
+    ``settings.functions_path()``.
+
     Entries a previous call registered from a package that is gone, disabled or now refused are
     removed, so calling it again after ``pip install``/``uninstall`` updates the registry.
 
@@ -943,7 +941,7 @@ def load_plugins(
     policy = policy_for(settings)
     folder_path = Path(folder) if folder is not None else None
     if include_folder and folder_path is None:
-        folder_path = _default_folder()
+        folder_path = settings.functions_path()
 
     use_cache = not _cache.cache_disabled()
     key = validator_key(settings)

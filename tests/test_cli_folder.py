@@ -4,6 +4,9 @@ it, the settings passed to :func:`load_plugins`, and one hash for a file's text.
 from __future__ import annotations
 
 import codecs
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +58,54 @@ def test_a_folder_file_starting_with_a_bom_runs_isolated(tmp_path, monkeypatch):
     result = invoke("run", "scale", str(image), "-o", str(tmp_path / "out"), "--isolated")
     assert result.exit_code == 0, result.output
     assert np.array_equal(tifffile.imread(tmp_path / "out" / "a.tif"), np.full((2, 4, 5), 4.0))
+
+
+# -- the settings load_plugins is given (item 12) ----------------------------------------------
+
+
+def test_load_plugins_reads_the_folder_of_the_settings_it_is_given(tmp_path, monkeypatch):
+    from openhcs_plugins.loader import load_plugins
+    from openhcs_plugins.registry import FunctionRegistry
+    from openhcs_plugins.settings import load_settings
+
+    default = tmp_path / "default"
+    default.mkdir()
+    monkeypatch.setenv("OPENHCS_PLUGINS_FUNCTIONS_DIR", str(default))
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    (chosen / "scale.py").write_text(GOOD, encoding="utf-8")
+    registry = FunctionRegistry()
+    settings = load_settings(functions_dir=str(chosen))
+    report = load_plugins(settings=settings, registry=registry, include_entry_points=False)
+    assert report.registered == ("openhcs:scale",)
+    assert registry.info("openhcs:scale").provenance.file == str(chosen / "scale.py")
+
+
+def test_a_broken_settings_file_is_one_clean_warning(tmp_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    settings_file = config / "settings.py"
+    settings_file.write_text(
+        "from openhcs_plugins.settings import LazySettings\n\nsettings = LazySettings(trust=1)\n",
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "OPENHCS_PLUGINS_CONFIG_DIR": str(config),
+        "OPENHCS_PLUGINS_FUNCTIONS_DIR": str(tmp_path / "functions"),
+        "OPENHCS_PLUGINS_NO_CACHE": "1",
+    }
+    for args in (["list"], ["doctor", "--json"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "openhcs_plugins.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.count(f"{settings_file}:3:") == 1, result.stderr
+        assert "warning: " in result.stderr and "settings edit" in result.stderr
+        # Python's warning display would add the internal line that called load_settings.
+        assert "SettingsWarning" not in result.stderr
+        assert "load_settings(" not in result.stderr, result.stderr
