@@ -4,17 +4,20 @@ it, the settings passed to :func:`load_plugins`, and one hash for a file's text.
 from __future__ import annotations
 
 import codecs
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tifffile
 from typer.testing import CliRunner
 
 from openhcs_plugins.candidate import sha256_text
 from openhcs_plugins.cli import app
+from openhcs_plugins.registry import get_default_registry
 from openhcs_plugins.sources import read_source
 
 runner = CliRunner()
@@ -109,3 +112,69 @@ def test_a_broken_settings_file_is_one_clean_warning(tmp_path):
         # Python's warning display would add the internal line that called load_settings.
         assert "SettingsWarning" not in result.stderr
         assert "load_settings(" not in result.stderr, result.stderr
+
+
+# -- --functions-dir on every command that reads the folder (item 11) ---------------------------
+
+
+@pytest.fixture
+def elsewhere(tmp_path):
+    """A functions folder that is not the default one, holding ``scale.py``."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "scale.py").write_text(GOOD, encoding="utf-8")
+    return folder
+
+
+def test_list_info_and_doctor_read_the_functions_dir_option(elsewhere):
+    assert "openhcs:scale" not in invoke("list", "--json").stdout
+    listed = invoke("list", "--json", "--functions-dir", str(elsewhere))
+    assert listed.exit_code == 0, listed.output
+    assert [e["key"] for e in json.loads(listed.stdout)] == ["openhcs:scale"]
+    shown = invoke("info", "scale", "--functions-dir", str(elsewhere))
+    assert shown.exit_code == 0, shown.output
+    assert str(elsewhere / "scale.py") in shown.stdout
+    doctor = json.loads(invoke("doctor", "--json", "--functions-dir", str(elsewhere)).stdout)
+    assert doctor["functions_dir"] == str(elsewhere)
+    assert doctor["functions"] >= 1
+
+
+def test_run_reads_the_functions_dir_option(tmp_path, elsewhere):
+    image = _stack(tmp_path / "a.tif")
+    result = invoke(
+        "run", "scale", str(image), "-o", str(tmp_path / "out"), "--functions-dir", str(elsewhere)
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "a.tif").is_file()
+
+
+def test_validate_without_a_target_validates_the_functions_folder(elsewhere):
+    result = invoke("validate", "--functions-dir", str(elsewhere), "--json")
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.stdout)
+    assert report["file"] == str(elsewhere / "scale.py") and report["valid"] is True
+    (elsewhere / "bad.py").write_text(GOOD.replace("(image,", "(img,"), encoding="utf-8")
+    failed = invoke("validate", "--functions-dir", str(elsewhere))
+    assert failed.exit_code == 1
+    assert f"{elsewhere / 'bad.py'}:5" in failed.stderr
+
+
+def test_freeze_and_check_read_the_functions_dir_option(tmp_path, elsewhere):
+    lock = tmp_path / "lock.json"
+    frozen = invoke("freeze", "-o", str(lock), "--functions-dir", str(elsewhere))
+    assert frozen.exit_code == 0, frozen.output
+    assert list(json.loads(lock.read_text())["folder"]) == ["scale.py"]
+    ok = invoke("check", str(lock), "--functions-dir", str(elsewhere))
+    assert ok.exit_code == 0, ok.output
+    # One process per command in real use: forget what the other folder registered.
+    get_default_registry().clear()
+    drift = invoke("check", str(lock))  # the default folder is empty
+    assert drift.exit_code == 1 and "file scale.py" in drift.stdout
+
+
+def test_disable_finds_a_function_in_the_functions_dir_option(elsewhere):
+    unknown = invoke("disable", "openhcs:scale")
+    assert "nothing was disabled" in unknown.stdout
+    result = invoke("disable", "openhcs:scale", "--functions-dir", str(elsewhere))
+    assert result.exit_code == 0, result.output
+    assert "disabled openhcs:scale" in result.stdout
