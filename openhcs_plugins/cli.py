@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from openhcs_plugins.candidate import SourceKind, TrustLevel
@@ -62,12 +63,23 @@ def _manager(functions_dir: Path | None = None) -> Any:
     return CustomFunctionManager(functions_dir)
 
 
-def _load_registry(*, refresh: bool = False, strict: bool = False) -> list[str]:
+def _settings(functions_dir: Path | None = None) -> Any:
+    """The settings, with ``--functions-dir`` (when given) overriding the folder."""
+    from openhcs_plugins.settings import load_settings
+
+    if functions_dir is None:
+        return load_settings()
+    return load_settings(functions_dir=str(functions_dir))
+
+
+def _load_registry(
+    *, refresh: bool = False, strict: bool = False, functions_dir: Path | None = None
+) -> list[str]:
     """Register everything (packages and folder); returns problem lines to show."""
     from openhcs_plugins.loader import PluginLoadError, load_plugins
 
     try:
-        report = load_plugins(strict=strict, refresh=refresh)
+        report = load_plugins(strict=strict, refresh=refresh, settings=_settings(functions_dir))
     except PluginLoadError as exc:
         for problem in exc.report.problems:
             err.print(f"[red]{problem}[/]", highlight=False)
@@ -97,13 +109,14 @@ def list_functions(
     ] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore the discovery cache.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on any plugin problem.")] = False,
+    functions_dir: FunctionsDir = None,
 ) -> None:
     """List registered functions (packages and folder) without importing their code."""
     if memory_type is not None and memory_type not in AVAILABLE_MEMORY_TYPES:
         raise _fail(f"unknown memory type {memory_type!r}; use one of {AVAILABLE_MEMORY_TYPES}")
     if source is not None and source not in {s.value for s in SourceKind}:
         raise _fail(f"unknown source {source!r}; use one of {[s.value for s in SourceKind]}")
-    problems = _load_registry(refresh=refresh, strict=strict)
+    problems = _load_registry(refresh=refresh, strict=strict, functions_dir=functions_dir)
     infos = get_default_registry().infos(
         memory_type=memory_type, namespace=namespace, source=source
     )
@@ -133,11 +146,14 @@ def _print_table(infos: list[FunctionInfo]) -> None:
 
 
 @app.command()
-def info(key: Annotated[str, typer.Argument(help="namespace:name (bare name = openhcs:name)")]):
+def info(
+    key: Annotated[str, typer.Argument(help="namespace:name (bare name = openhcs:name)")],
+    functions_dir: FunctionsDir = None,
+) -> None:
     """Show a function's signature, doc, provenance and validation state."""
     from openhcs_plugins.registry import split_key
 
-    _load_registry()
+    _load_registry(functions_dir=functions_dir)
     namespace, name = split_key(key)
     registry = get_default_registry()
     full_key = f"{namespace}:{name}"
@@ -162,12 +178,12 @@ ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip")
 @app.command()
 def validate(
     target: Annotated[
-        str,
+        str | None,
         typer.Argument(
             help="A function file, a folder of them, a built wheel/sdist (not installed), or "
-            "the name of an installed distribution."
+            "the name of an installed distribution (default: the functions folder)."
         ),
-    ],
+    ] = None,
     trust: Annotated[
         TrustLevel | None,
         typer.Option(
@@ -183,21 +199,27 @@ def validate(
             "isolated worker process (files only).",
         ),
     ] = False,
+    functions_dir: FunctionsDir = None,
 ) -> None:
     """Validate (statically; with --isolated also by running in a worker): exit 1 if invalid."""
+    settings = _settings(functions_dir)
+    if target is None:
+        target = str(settings.functions_path())
     path = Path(target)
     if path.is_dir():
         files = sorted(path.glob("*.py"))
         if not files:
             raise _fail(f"{path}: no .py files in this folder")
-        reports = [_validate_file(f, trust, quiet=as_json, isolated=isolated) for f in files]
+        reports = [
+            _validate_file(f, trust, settings, quiet=as_json, isolated=isolated) for f in files
+        ]
         if as_json:
             print(json.dumps(reports, indent=2))
         if not all(r["valid"] for r in reports):
             raise typer.Exit(1)
         return
     if path.is_file() and not path.name.endswith(ARCHIVE_SUFFIXES):
-        report = _validate_file(path, trust, quiet=as_json, isolated=isolated)
+        report = _validate_file(path, trust, settings, quiet=as_json, isolated=isolated)
         if as_json:
             print(json.dumps(report, indent=2))
         if not report["valid"]:
@@ -208,11 +230,11 @@ def validate(
     if isolated:
         raise _fail("--isolated checks function files and folders, not packages")
     if path.is_file():
-        load_report = validate_archive(path)
+        load_report = validate_archive(path, settings=settings)
     elif path.suffix or "/" in target:
         raise _fail(f"{target}: no such file, folder or installed distribution")
     else:
-        load_report = validate_distribution(target)
+        load_report = validate_distribution(target, settings=settings)
     _print_load_report(target, load_report, as_json)
     if load_report.problems:
         raise typer.Exit(1)
@@ -239,12 +261,10 @@ def _print_load_report(target: str, report: Any, as_json: bool) -> None:
 
 
 def _validate_file(
-    path: Path, trust: TrustLevel | None, *, quiet: bool, isolated: bool = False
+    path: Path, trust: TrustLevel | None, settings: Any, *, quiet: bool, isolated: bool = False
 ) -> dict[str, Any]:
-    from openhcs_plugins.settings import load_settings
     from openhcs_plugins.validation import validate_code
 
-    settings = load_settings()
     level = trust if trust is not None else settings.trust.level_for("folder")
     result = validate_code(
         path.read_bytes(), trust=level, policy=settings.import_policy(), filename=str(path)
@@ -515,6 +535,7 @@ def run(
             help="Run in an isolated worker process with resource limits (docs/security.md).",
         ),
     ] = False,
+    functions_dir: FunctionsDir = None,
 ) -> None:
     """Run a function on TIFF stacks and write TIFFs with provenance in their metadata.
 
@@ -524,7 +545,7 @@ def run(
     from openhcs_plugins._params import ParameterError, parse_params
     from openhcs_plugins.registry import split_key
 
-    _load_registry()
+    _load_registry(functions_dir=functions_dir)
     namespace, name = split_key(key)
     full_key = f"{namespace}:{name}"
     registry = get_default_registry()
@@ -606,12 +627,14 @@ def freeze(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
+    functions_dir: FunctionsDir = None,
 ) -> None:
-    """Write a lock file of what is registered: package versions and origins, folder sha256s."""
+    """Write a lock file of what is registered: package versions, origins and source-file
+    sha256s, folder-file sha256s."""
     from openhcs_plugins.lockfile import freeze as freeze_infos
     from openhcs_plugins.lockfile import write_lock
 
-    problems = _load_registry()
+    problems = _load_registry(functions_dir=functions_dir)
     data = freeze_infos(get_default_registry().infos())
     if output is None:
         print(json.dumps(data, indent=2, sort_keys=True))
@@ -626,26 +649,43 @@ def freeze(
 @app.command()
 def check(
     lockfile: Annotated[Path, typer.Argument(help="A lock file written by `freeze`.")],
+    functions_dir: FunctionsDir = None,
 ) -> None:
     """Verify the environment against a lock file; exit 1 with a diff on any drift."""
-    from openhcs_plugins.lockfile import LockFileError, check_lock, read_lock
+    import shlex
+
+    from openhcs_plugins.loader import load_plugins
+    from openhcs_plugins.lockfile import LockFileError, check_lock, read_lock, upgrade_note
     from openhcs_plugins.lockfile import freeze as freeze_infos
 
     try:
         locked = read_lock(lockfile)
     except LockFileError as exc:
         raise _fail(str(exc)) from exc
-    problems = _load_registry()
-    drifts = check_lock(locked, freeze_infos(get_default_registry().infos()))
+    command = f"openhcs-plugins freeze -o {shlex.quote(str(lockfile))}"
+    if functions_dir is not None:
+        command += f" --functions-dir {shlex.quote(str(functions_dir))}"
+    note = upgrade_note(locked, command)
+    if note is not None:
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    settings = _settings(functions_dir)
+    report = load_plugins(settings=settings)
+    drifts = check_lock(
+        locked,
+        freeze_infos(get_default_registry().infos()),
+        folder=settings.functions_path(),
+        problems=report.problems,
+        disabled=report.disabled,
+    )
     # A package or file that fails to load is missing from the registry: say why.
-    for problem in problems:
-        err.print(f"[yellow]skipped:[/] {problem}", highlight=False)
+    for problem in report.problems:
+        err.print(f"[yellow]skipped:[/] {escape(str(problem))}", highlight=False)
     if not drifts:
         out.print(f"[green]ok[/]: the environment matches {lockfile}", highlight=False)
         return
     for drift in drifts:
         colour = {"missing": "red", "extra": "yellow"}.get(drift.kind, "magenta")
-        out.print(f"[{colour}]{drift}[/]", highlight=False)
+        out.print(f"[{colour}]{escape(str(drift))}[/]", highlight=False)
     raise _fail(f"{len(drifts)} difference(s) from {lockfile}")
 
 
@@ -818,16 +858,16 @@ def _describe_promoted_code(project: Path, name: str, code: str, memory_type: st
 @app.command()
 def doctor(
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    functions_dir: FunctionsDir = None,
 ) -> None:
     """Which frameworks and devices are usable, broken plugins, and the cache's state."""
     from openhcs_plugins._conversion import framework_status
     from openhcs_plugins.loader import discovery_cache_info, load_plugins
-    from openhcs_plugins.settings import load_settings
 
-    settings = load_settings()
+    settings = _settings(functions_dir)
     frameworks = framework_status()
-    report = load_plugins(refresh=True)
-    cache = discovery_cache_info()
+    report = load_plugins(refresh=True, settings=settings)
+    cache = discovery_cache_info(settings)
     from openhcs_plugins.isolation import probe_protections
 
     protections = probe_protections()
@@ -872,12 +912,15 @@ def disable(
         bool,
         typer.Option("--everywhere", help="In every environment, not only this one."),
     ] = False,
+    functions_dir: FunctionsDir = None,
 ) -> None:
     """Switch a namespace or one function off (stored in your settings)."""
     from openhcs_plugins.loader import disable as disable_name
 
     try:
-        change = disable_name(name, everywhere=everywhere)
+        change = disable_name(
+            name, everywhere=everywhere, folder=_settings(functions_dir).functions_path()
+        )
     except ValueError as exc:
         raise _fail(str(exc)) from exc
     out.print(str(change), highlight=False)
@@ -937,8 +980,31 @@ def _mount_subcommands() -> None:
 _mount_subcommands()
 
 
+def _print_settings_warnings() -> None:
+    """Show each :class:`~openhcs_plugins.settings.SettingsWarning` once, as one ``warning:``
+    line (its message names the settings file and line), not in Python's warning format."""
+    import warnings
+
+    from openhcs_plugins.settings import SettingsWarning
+
+    python_display = warnings.showwarning
+    # Importing a framework resets Python's once-per-location record; the message is the key.
+    shown: set[str] = set()
+
+    def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, SettingsWarning):
+            if str(message) not in shown:
+                shown.add(str(message))
+                err.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
+        else:
+            python_display(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
+
+
 def main() -> None:
     """Console-script entry point."""
+    _print_settings_warnings()
     app()
 
 
