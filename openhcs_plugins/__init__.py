@@ -10,6 +10,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from openhcs_plugins._opencl import configure_opencl
+
+# Before any plugin or user module can import pyclesperanto (it lists OpenCL devices once, on
+# import): every entry (CLI, Python API, registry, isolated worker, pytest plugin) imports this
+# package first. Reads a few paths, imports nothing heavy.
+configure_opencl()
+
 from openhcs_plugins.candidate import Candidate, Provenance, SourceKind, TrustLevel
 from openhcs_plugins.memory import (
     AVAILABLE_MEMORY_TYPES,

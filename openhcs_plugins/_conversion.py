@@ -33,7 +33,6 @@ array's type, and each framework's backend is created on first use.
 
 from __future__ import annotations
 
-import glob
 import importlib
 import importlib.metadata
 import importlib.util
@@ -49,6 +48,8 @@ from typing import Any, Literal
 import numpy as np
 
 from openhcs_plugins._memtypes import MemoryType
+from openhcs_plugins._opencl import configure_opencl, diagnose_no_device, find_pocl_library
+from openhcs_plugins._opencl import system_icds as _system_icds
 
 __all__ = [
     "ALIGNMENT",
@@ -86,15 +87,26 @@ class FrameworkUnavailableError(RuntimeError):
 
     ``memory_type`` and ``reason`` say which and why; the message names the extra to install.
     ``installed`` is True when the framework imports but cannot run here (cupy without a CUDA
-    device, a GPU index that does not exist).
+    device, a GPU index that does not exist). ``fix``, when given, replaces the generic advice
+    (the reason already names what is missing and the command that fixes it).
     """
 
-    def __init__(self, memory_type: MemoryType, reason: str, *, installed: bool = False) -> None:
+    def __init__(
+        self,
+        memory_type: MemoryType,
+        reason: str,
+        *,
+        installed: bool = False,
+        fix: str | None = None,
+    ) -> None:
         self.memory_type = MemoryType(memory_type)
         self.reason = reason
         self.installed = installed
         self.extra = self.memory_type.extra
         install = f"pip install 'openhcs-plugins[{self.extra}]'"
+        if fix is not None:
+            super().__init__(f"{self.memory_type.value} is not usable here: {reason}{fix}")
+            return
         if installed:
             hint = (
                 f"it is installed ({install}) but cannot run here: use a machine with the device, "
@@ -665,12 +677,12 @@ class _ClesperantoBackend(_Backend):
         super().__init__(module)
         # Without an OpenCL device, pyclesperanto imports with a RuntimeWarning and no functions.
         if getattr(module, "create", None) is None or getattr(module, "push", None) is None:
-            icd = os.environ.get("OCL_ICD_FILENAMES")
-            where = f"OCL_ICD_FILENAMES={icd}" if icd else "OCL_ICD_FILENAMES is unset"
+            # It is installed: say what is missing and how to get it, not "install it".
             raise FrameworkUnavailableError(
                 self.memory_type,
-                f"pyclesperanto {module.__version__} found no OpenCL device ({where}); "
-                "pocl-binary-distribution provides a CPU device",
+                f"pyclesperanto {module.__version__}: {diagnose_no_device()}",
+                installed=True,
+                fix="",
             )
 
     def device_of(self, data: Any) -> _Device:
@@ -1016,62 +1028,6 @@ def take_plane(image: Any, index: int) -> Any:
 
 
 # ----------------------------------------------------------------------------------------------
-# OpenCL set-up for pyclesperanto
-
-
-def find_pocl_library() -> str | None:
-    """The ``libpocl`` shared library that pocl-binary-distribution installed, or None.
-
-    The wheel puts it in ``pyopencl/.libs/libpocl-<hash>.so`` (read from the distribution's file
-    list, so nothing is imported).
-    """
-    try:
-        files = importlib.metadata.files("pocl-binary-distribution") or []
-    except importlib.metadata.PackageNotFoundError:
-        files = []
-    for entry in files:
-        name = entry.name
-        if name.startswith("libpocl") and (".so" in name or name.endswith((".dylib", ".dll"))):
-            path = str(entry.locate())
-            if os.path.exists(path):
-                return path
-    spec = importlib.util.find_spec("pocl_binary_distribution")
-    if spec is not None and spec.origin:
-        site = os.path.dirname(os.path.dirname(spec.origin))
-        found = sorted(glob.glob(os.path.join(site, "pyopencl", ".libs", "libpocl*")))
-        if found:
-            return found[0]
-    return None
-
-
-def _system_icds() -> list[str]:
-    vendors = os.environ.get("OCL_ICD_VENDORS", "/etc/OpenCL/vendors")
-    if os.path.isfile(vendors):
-        return [vendors]
-    return sorted(glob.glob(os.path.join(vendors, "*.icd")))
-
-
-def configure_opencl() -> str | None:
-    """Point the OpenCL loader at pocl's CPU device when nothing else is configured.
-
-    Sets ``OCL_ICD_FILENAMES`` to :func:`find_pocl_library` when the variable is unset and the
-    system has no OpenCL driver of its own (no ``/etc/OpenCL/vendors/*.icd``), so pyclesperanto
-    finds a device on a machine without a GPU. It must run before pyclesperanto (or any OpenCL
-    user) first lists devices; :func:`convert_memory` calls it before importing pyclesperanto.
-    Returns the value in effect, or None.
-    """
-    current = os.environ.get("OCL_ICD_FILENAMES")
-    if current:
-        return current
-    if _system_icds():
-        return None
-    path = find_pocl_library()
-    if path is not None:
-        os.environ["OCL_ICD_FILENAMES"] = path
-    return path
-
-
-# ----------------------------------------------------------------------------------------------
 # Status for `openhcs-plugins doctor`
 
 _DISTRIBUTIONS: dict[MemoryType, tuple[str, ...]] = {
@@ -1123,12 +1079,7 @@ def check_framework(memory_type: MemoryType | str, *, kernels: bool = True) -> F
     if importlib.util.find_spec(mt.value) is None:
         return FrameworkStatus(mt, "missing", f"not installed: {install}")
     if mt is MemoryType.PYCLESPERANTO and configure_opencl() is None and not _system_icds():
-        return FrameworkStatus(
-            mt,
-            "missing",
-            "no OpenCL driver: install pocl-binary-distribution for the CPU "
-            f"({install}) or a GPU's OpenCL driver",
-        )
+        return FrameworkStatus(mt, "missing", diagnose_no_device())
     try:
         backend = _backend(mt)
     except FrameworkUnavailableError as exc:
