@@ -659,6 +659,16 @@ def wait_for(child: int, parent_pid: int) -> tuple[int, resource.struct_rusage] 
 
 # -- the job -------------------------------------------------------------------------------------
 
+#: Variables that point at the scratch folder: where Python (tempfile), tensorflow and pocl
+#: (its compiled-kernel cache, else ``$XDG_CACHE_HOME/pocl``) write their files.
+SCRATCH_VARIABLES = ("HOME", "TMPDIR", "POCL_CACHE_DIR")
+
+
+def scratch_environment(scratch: str) -> dict:
+    """The environment entries that send every file the job writes to ``scratch``."""
+    return dict.fromkeys(SCRATCH_VARIABLES, scratch)
+
+
 
 def run_job(config: dict, report: dict, workdir: str) -> None:
     """The job process: set up, then serve frames until the parent closes the request pipe."""
@@ -672,8 +682,7 @@ def run_job(config: dict, report: dict, workdir: str) -> None:
         drop_privileges(report)
         os.chdir(workdir)
         env = dict(config["env"])
-        if workdir != config["workdir"]:
-            env["HOME"] = env["TMPDIR"] = workdir
+        env.update(scratch_environment(workdir))
         os.environ.clear()
         os.environ.update(env)
         report["scratch"] = workdir
@@ -861,6 +870,10 @@ class Job:
         self.filename = header.get("filename") or "<isolated>"
         try:
             self.numpy()
+            # Before the module can import pyclesperanto (it lists OpenCL devices on import).
+            from openhcs_plugins._opencl import configure_opencl
+
+            configure_opencl()
             self.baseline_threads = _thread_count()
             module = self._module(header)
         except MemoryError as exc:
@@ -1096,7 +1109,9 @@ def _thread_count() -> int:
 
 def _framework_array(value) -> bool:  # type: ignore[no-untyped-def]
     module = type(value).__module__.split(".")[0]
-    if module not in ("torch", "cupy", "jax", "jaxlib", "tensorflow", "pyclesperanto", "pyopencl"):
+    # pyclesperanto's arrays live in its backend's module (pyclesperanto_opencl, ...).
+    frameworks = ("torch", "cupy", "jax", "jaxlib", "tensorflow", "pyclesperanto", "pyopencl")
+    if module not in frameworks and not module.startswith("pyclesperanto_"):
         return False
     from openhcs_plugins._conversion import memory_type_of_type
 

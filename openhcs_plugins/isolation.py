@@ -115,6 +115,7 @@ _ENV_PASSED = (
     "OPENBLAS_NUM_THREADS",
     "NUMEXPR_NUM_THREADS",
     "OCL_ICD_FILENAMES",
+    "OCL_ICD_VENDORS",
     "TF_CPP_MIN_LOG_LEVEL",
     "OPENHCS_PLUGINS_STRICT_DTYPES",
 )
@@ -146,10 +147,13 @@ class IsolationLimits:
     #: stdout and stderr the worker may write per call, each, in KiB (more is an error).
     stdout_kb: int = IsolationSettings.stdout_kb
     #: largest file the worker may write, in KiB (RLIMIT_FSIZE; results go through pipes).
-    file_size_kb: int = 0
+    #: None: the scratch folder's size (``scratch_mb``).
+    file_size_kb: int | None = None
     #: processes of this user inside the worker's namespaces (RLIMIT_NPROC; not for root).
     processes: int = 64
-    #: size of the worker's tmpfs scratch folder, in MiB.
+    #: size of the worker's private scratch folder, in MiB: a tmpfs (with namespaces), its
+    #: only writable folder, its ``TMPDIR`` and ``HOME`` (frameworks write caches and temporary
+    #: files there: tensorflow, pocl's kernel cache), removed when the worker ends.
     scratch_mb: int = 64
     #: address space beyond ``memory_mb`` for libraries and reservations (RLIMIT_AS), in MiB.
     address_space_slack_mb: int = 4096
@@ -186,7 +190,9 @@ class IsolationLimits:
             "memory_mb": int(self.memory_mb),
             "max_output_mb": int(self.max_output_mb),
             "open_files": int(self.open_files),
-            "file_size_kb": int(self.file_size_kb),
+            "file_size_kb": int(
+                self.scratch_mb * 1024 if self.file_size_kb is None else self.file_size_kb
+            ),
             "processes": int(self.processes),
             "scratch_mb": int(self.scratch_mb),
             "address_space_slack_mb": int(self.address_space_slack_mb),
@@ -612,7 +618,7 @@ def _signal_name(number: int) -> str:
 def _env(workdir: str) -> dict[str, str]:
     env = {k: os.environ[k] for k in _ENV_PASSED if os.environ.get(k)}
     env.setdefault("PATH", "/usr/bin:/bin")
-    env["HOME"] = env["TMPDIR"] = workdir
+    env.update(_worker.scratch_environment(workdir))
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 

@@ -292,7 +292,7 @@ def test_report_says_which_protections_were_active():
     for name in ("RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE"):
         assert name in report.rlimits, report.rlimit_failures
     assert report.rlimits["RLIMIT_CORE"] == 0
-    assert report.rlimits["RLIMIT_FSIZE"] == 0
+    assert report.rlimits["RLIMIT_FSIZE"] == LIMITS.scratch_mb * 2**20  # the scratch folder's size
     assert report.rlimits["RLIMIT_DATA"] == 512 * 2**20
     assert report.namespaces == ("user", "pid", "net", "ipc", "mount") or report.namespace_failures
     assert any("RLIMIT_CPU" in line for line in report.lines())
@@ -392,8 +392,54 @@ def test_without_namespaces_the_report_says_so_and_limits_still_hold(tmp_path):
     with IsolatedRunner(PROBE, "probe", limits=replace(LIMITS, namespaces=False)) as runner:
         runner.call(IMAGE, port=1, outside=str(outside))
         assert runner.report is not None and runner.report.namespaces == ()
-    # no file-size budget: the file may be created, but nothing can be written into it
+    # without a mount namespace nothing hides the host's files (docs/security.md says so)
     assert not outside.exists() or outside.stat().st_size == 0
+
+
+SCRATCH = """\
+import os
+import tempfile
+
+from openhcs_plugins.memory import numpy
+
+
+@numpy
+def scratch(image, big_mb: int = 0):
+    found = {
+        "tempdir": tempfile.gettempdir(),
+        "cwd": os.getcwd(),
+        "env": {k: os.environ.get(k) for k in ("HOME", "TMPDIR", "POCL_CACHE_DIR")},
+    }
+    with tempfile.NamedTemporaryFile(delete=False) as handle:  # what tensorflow does on import
+        handle.write(b"x" * 2**20)
+    found["small"] = os.path.getsize(handle.name)
+    try:
+        with open(os.path.join(found["tempdir"], "big.bin"), "wb") as big:
+            for _ in range(big_mb):
+                big.write(b"x" * 2**20)
+                big.flush()
+        found["big"] = "written"
+    except OSError as exc:
+        found["big"] = exc.strerror
+    return image, found
+"""
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_worker_writes_temporary_files_in_a_private_size_capped_folder_removed_afterwards(mode):
+    limits = replace(LIMITS, scratch_mb=4, **MODES[mode])
+    with IsolatedRunner(SCRATCH, limits=limits) as runner:
+        _, found = runner.call(IMAGE, big_mb=5)
+        report = runner.report
+        folders = list(runner.worker_dirs)
+    assert report is not None and report.scratch
+    assert found["tempdir"] == found["cwd"] == report.scratch
+    assert found["env"] == dict.fromkeys(found["env"], report.scratch)
+    assert found["small"] == 2**20
+    # past the cap: the tmpfs is full, or the file-size limit (4 MiB) stops the write
+    assert found["big"] in ("No space left on device", "File too large"), found["big"]
+    assert report.rlimits["RLIMIT_FSIZE"] == 4 * 2**20
+    assert folders and not any(Path(folder).exists() for folder in folders)
 
 
 # -- warm workers, errors, limits ------------------------------------------------------------------
@@ -893,9 +939,9 @@ def test_every_limit_the_report_names_is_in_force_in_the_job(mode, monkeypatch):
         assert found["limits"][name][1] == hard, name
     assert found["limits"]["RLIMIT_CPU"][0] <= LIMITS.cpu_seconds + 1  # per call
     assert found["limits"]["RLIMIT_DATA"] == [512 * 2**20] * 2
-    assert found["limits"]["RLIMIT_FSIZE"] == [0, 0]
+    assert found["limits"]["RLIMIT_FSIZE"] == [LIMITS.scratch_mb * 2**20] * 2
     assert found["limits"]["RLIMIT_NOFILE"] == [64, 64]
     # stdin, stdout, stderr, the request and response pipes, and the listing's own
     assert len(found["fds"]) == 6, found["fds"]
-    allowed = {*_ENV_PASSED, "HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE"}
+    allowed = {*_ENV_PASSED, *_worker.SCRATCH_VARIABLES, "PYTHONDONTWRITEBYTECODE"}
     assert set(found["env"]) <= allowed, set(found["env"]) - allowed
