@@ -729,9 +729,11 @@ def test_pyclesperanto_status_says_whether_kernels_build() -> None:
 OPENCL_PROBE = textwrap.dedent(
     """
     import os
+    before = os.environ.get("OCL_ICD_FILENAMES", "")
+    import openhcs_plugins
+    import pyclesperanto  # as a user's module does, at top level, before any conversion
     import numpy as np
     from openhcs_plugins._conversion import convert_memory, find_pocl_library
-    before = os.environ.get("OCL_ICD_FILENAMES", "")
     out = convert_memory(np.arange(4, dtype=np.float32), "pyclesperanto")
     print(before)
     print(os.environ.get("OCL_ICD_FILENAMES", ""))
@@ -753,7 +755,7 @@ def run_opencl_probe(env_value: str | None) -> list[str]:
     return done.stdout.splitlines()
 
 
-def test_pyclesperanto_import_points_opencl_at_pocl_when_unset() -> None:
+def test_importing_openhcs_plugins_points_opencl_at_pocl_when_unset() -> None:
     requires_framework("pyclesperanto")
     if _system_icds():
         pytest.skip(f"this system has its own OpenCL drivers ({_system_icds()}); left alone")
@@ -799,7 +801,10 @@ def test_a_bad_opencl_setting_gives_a_clear_error_not_a_missing_attribute() -> N
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "found no OpenCL device (OCL_ICD_FILENAMES=/nonexistent/libpocl.so)" in done.stdout
-    assert "openhcs-plugins[pyclesperanto]" in done.stdout
+    assert "/nonexistent/libpocl.so does not exist; unset OCL_ICD_FILENAMES" in done.stdout
+    # pyclesperanto is installed: installing it again fixes nothing
+    assert "openhcs-plugins[pyclesperanto]" not in done.stdout
+    assert "install it with" not in done.stdout
 
 
 # ------------------------------------------------------------------------------------------
