@@ -861,6 +861,8 @@ def doctor(
     functions_dir: FunctionsDir = None,
 ) -> None:
     """Which frameworks and devices are usable, broken plugins, and the cache's state."""
+    from rich.markup import escape
+
     from openhcs_plugins._conversion import framework_status
     from openhcs_plugins.loader import discovery_cache_info, load_plugins
 
@@ -891,7 +893,8 @@ def doctor(
     table.add_column("usable")
     table.add_column("detail", overflow="fold")
     for mt, (ok, detail) in frameworks.items():
-        table.add_row(mt.value, "[green]yes[/]" if ok else "[red]no[/]", detail)
+        # the detail is text: escaped, so the extras of an install command ([torch]) stay
+        table.add_row(mt.value, "[green]yes[/]" if ok else "[red]no[/]", escape(detail))
     out.print(table)
     out.print(f"functions folder: {settings.functions_path()}", highlight=False)
     out.print(f"{len(report.registered)} function(s) registered", highlight=False)

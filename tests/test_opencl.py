@@ -189,3 +189,26 @@ def test_pyclesperanto_imported_before_openhcs_plugins_gets_an_exact_fix() -> No
     assert "pyclesperanto was imported before OCL_ICD_FILENAMES was set" in done.stdout
     assert f"export OCL_ICD_FILENAMES={pocl}" in done.stdout
     assert "install" not in done.stdout.replace("installed", "")
+
+
+def test_doctor_prints_the_hint_with_its_brackets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The detail is text, not rich markup: `[opencl]` and `[torch]` stay in the command."""
+    from typer.testing import CliRunner
+
+    from openhcs_plugins import _conversion
+    from openhcs_plugins.cli import app
+    from openhcs_plugins.memory import MemoryType
+
+    status = {mt: (True, mt.value) for mt in MemoryType}
+    status[MemoryType.PYCLESPERANTO] = (
+        False,
+        "pyclesperanto is installed without a compiled backend (pyclesperanto-opencl): "
+        "python -m pip install 'pyclesperanto[opencl]'",
+    )
+    status[MemoryType.TORCH] = (False, "not installed: pip install 'openhcs-plugins[torch]'")
+    monkeypatch.setattr(_conversion, "framework_status", lambda **_: status)
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    text = "".join(result.output.replace("│", "").split())  # the table folds long cells
+    assert "pipinstall'pyclesperanto[opencl]'" in text
+    assert "pipinstall'openhcs-plugins[torch]'" in text
