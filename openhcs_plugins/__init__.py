@@ -11,12 +11,6 @@ import importlib
 from typing import Any
 
 from openhcs_plugins._opencl import configure_opencl
-
-# Before any plugin or user module can import pyclesperanto (it lists OpenCL devices once, on
-# import): every entry (CLI, Python API, registry, isolated worker, pytest plugin) imports this
-# package first. Reads a few paths, imports nothing heavy.
-configure_opencl()
-
 from openhcs_plugins.candidate import Candidate, Provenance, SourceKind, TrustLevel
 from openhcs_plugins.memory import (
     AVAILABLE_MEMORY_TYPES,
@@ -38,6 +32,11 @@ from openhcs_plugins.registry import (
     register_function,
 )
 from openhcs_plugins.signals import custom_function_signals
+
+# Before any plugin or user module can import pyclesperanto (it lists OpenCL devices once, on
+# import): every entry (CLI, Python API, registry, isolated worker, pytest plugin) imports this
+# package first, and nothing above imports pyclesperanto. About a millisecond.
+configure_opencl()
 
 __version__ = "0.1.0"
 

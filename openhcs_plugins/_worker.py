@@ -669,7 +669,6 @@ def scratch_environment(scratch: str) -> dict:
     return dict.fromkeys(SCRATCH_VARIABLES, scratch)
 
 
-
 def run_job(config: dict, report: dict, workdir: str) -> None:
     """The job process: set up, then serve frames until the parent closes the request pipe."""
     code = 0
