@@ -212,3 +212,34 @@ def test_doctor_prints_the_hint_with_its_brackets(monkeypatch: pytest.MonkeyPatc
     text = "".join(result.output.replace("│", "").split())  # the table folds long cells
     assert "pipinstall'pyclesperanto[opencl]'" in text
     assert "pipinstall'openhcs-plugins[torch]'" in text
+
+
+def test_a_test_module_that_imports_pyclesperanto_first_gets_a_device(tmp_path: Path) -> None:
+    """The pytest plugin imports openhcs_plugins before any test module is collected."""
+    pocl = find_pocl_library()
+    if pocl is None or _opencl.system_icds() or not _opencl._installed("pyclesperanto"):
+        pytest.skip("needs pyclesperanto, pocl-binary-distribution and no system OpenCL driver")
+    (tmp_path / "test_cle.py").write_text(
+        textwrap.dedent(
+            """
+            import os
+            import pyclesperanto as cle
+            import numpy as np
+
+            def test_push_and_pull():
+                assert os.environ["OCL_ICD_FILENAMES"]
+                assert cle.pull(cle.push(np.ones((2, 2), np.float32))).sum() == 4
+            """
+        ),
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if k != _opencl.ICD_FILENAMES}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        env={**env, "PYTHONPATH": str(REPO)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
