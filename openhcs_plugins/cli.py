@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from openhcs_plugins.candidate import SourceKind, TrustLevel
 from openhcs_plugins.memory import AVAILABLE_MEMORY_TYPES
@@ -35,12 +36,19 @@ app = typer.Typer(
 )
 # Not a terminal (pipes, CI logs): wide enough that keys and signatures are not folded.
 _WIDTH = None if sys.stdout.isatty() else 200
-out = Console(soft_wrap=True, width=_WIDTH)
-err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
+# No markup: paths, messages and hints (`pip install 'openhcs-plugins[gui]'`) print as they
+# are; the few coloured labels are styled with _styled.
+out = Console(soft_wrap=True, width=_WIDTH, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, width=_WIDTH, markup=False, highlight=False)
+
+
+def _styled(style: str, label: str, text: str = "") -> Text:
+    """``label`` in ``style``, then ``text`` exactly as it is."""
+    return Text.assemble((label, style), text)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(_styled("bold red", "error:", f" {message}"))
     return typer.Exit(code)
 
 
@@ -49,11 +57,11 @@ def _print_validation_errors(errors: Any, filename: str) -> None:
         where = error.filename or filename
         if error.line_number:
             where += f":{error.line_number}"
-        err.print(f"[red]{where}[/]: {error.message}", highlight=False, markup=True)
+        err.print(_styled("red", where, f": {error.message}"))
         if error.code_snippet:
-            err.print(f"    {error.code_snippet.strip()}", highlight=False, markup=False)
+            err.print(f"    {error.code_snippet.strip()}")
         if error.hint:
-            err.print(f"    [dim]hint: {error.hint}[/]", highlight=False)
+            err.print(_styled("dim", f"    hint: {error.hint}"))
 
 
 def _manager(functions_dir: Path | None = None) -> Any:
@@ -70,7 +78,7 @@ def _load_registry(*, refresh: bool = False, strict: bool = False) -> list[str]:
         report = load_plugins(strict=strict, refresh=refresh)
     except PluginLoadError as exc:
         for problem in exc.report.problems:
-            err.print(f"[red]{problem}[/]", highlight=False)
+            err.print(_styled("red", str(problem)))
         raise _fail(f"{len(exc.report.problems)} plugin problem(s) (--strict)") from exc
     return [str(problem) for problem in report.problems]
 
@@ -112,7 +120,7 @@ def list_functions(
     else:
         _print_table(infos)
     for problem in problems:
-        err.print(f"[yellow]skipped:[/] {problem}", highlight=False)
+        err.print(_styled("yellow", "skipped:", f" {problem}"))
 
 
 def _print_table(infos: list[FunctionInfo]) -> None:
@@ -153,7 +161,7 @@ def info(key: Annotated[str, typer.Argument(help="namespace:name (bare name = op
     for field, value in data.items():
         if value is None or value == "" or field == "parameters":
             continue
-        out.print(f"[bold]{field}[/]: {value}", highlight=False)
+        out.print(_styled("bold", field, f": {value}"))
 
 
 ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip")
@@ -230,12 +238,12 @@ def _print_load_report(target: str, report: Any, as_json: bool) -> None:
         print(json.dumps(data, indent=2))
         return
     for problem in report.problems:
-        err.print(f"[red]{problem}[/]", highlight=False, markup=True)
+        err.print(_styled("red", str(problem)))
     for warning in report.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err.print(_styled("yellow", "warning:", f" {warning}"))
     if not report.problems:
         names = ", ".join(report.registered) or "(no functions)"
-        out.print(f"[green]ok[/] {target}: {names}", highlight=False)
+        out.print(_styled("green", "ok", f" {target}: {names}"))
 
 
 def _validate_file(
@@ -252,9 +260,9 @@ def _validate_file(
     _print_validation_errors(result.errors, str(path))
     for warning in result.warnings:
         line = f":{warning.line_number}" if warning.line_number else ""
-        err.print(f"[yellow]{path}{line}: warning:[/] {warning.message}", highlight=False)
+        err.print(_styled("yellow", f"{path}{line}: warning:", f" {warning.message}"))
     if result.is_valid and not quiet:
-        out.print(f"[green]ok[/] {path}: {', '.join(result.function_names)}", highlight=False)
+        out.print(_styled("green", "ok", f" {path}: {', '.join(result.function_names)}"))
     report = _result_json(result, str(path))
     if isolated:
         from openhcs_plugins.isolation import validate_in_worker
@@ -265,7 +273,7 @@ def _validate_file(
         report["valid"] = report["valid"] and check.ok
         if not quiet:
             for line in check.lines():
-                (out if check.ok else err).print(line, highlight=False, markup=False)
+                (out if check.ok else err).print(line)
     return report
 
 
@@ -308,17 +316,15 @@ def add(
         raise _fail(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     manager = _manager(functions_dir)
     try:
-        funcs = manager.register_from_code(code, persist=True, replace=replace)
+        funcs = manager.register_from_code(code, persist=True, replace=replace, filename=str(path))
     except ValidationError as exc:
         _print_validation_errors(getattr(exc, "errors", [exc]), str(path))
         raise typer.Exit(1) from exc
     except (FileExistsError, ValueError, KeyError) as exc:
         raise _fail(f"{path}: {exc}") from exc
     for func in funcs:
-        out.print(
-            f"[green]added[/] openhcs:{func.__name__} -> {manager.path_for(func.__name__)}",
-            highlight=False,
-        )
+        saved = manager.path_for(func.__name__)
+        out.print(_styled("green", "added", f" openhcs:{func.__name__} -> {saved}"))
 
 
 @app.command()
@@ -485,10 +491,10 @@ def run_on_files(
                 if preview is not None and not previewed:
                     write_preview(preview, stack, image)
                     previewed = True
-                out.print(f"[green]wrote[/] {target}", highlight=False)
+                out.print(_styled("green", "wrote", f" {target}"))
             except Exception as exc:
                 failures.append((path, f"{type(exc).__name__}: {exc}"))
-                err.print(f"[red]failed[/] {path}: {type(exc).__name__}: {exc}", highlight=False)
+                err.print(_styled("red", "failed", f" {path}: {type(exc).__name__}: {exc}"))
     finally:
         if runner is not None:
             runner.close()
@@ -576,7 +582,7 @@ def demo(
         else:
             manager.register_from_code(code, persist=True)
     manager.load_all_custom_functions()
-    out.print(f"example functions saved in [bold]{manager.storage_dir}[/]", highlight=False)
+    out.print(Text.assemble("example functions saved in ", (str(manager.storage_dir), "bold")))
     _print_table(get_default_registry().infos(namespace="openhcs"))
     image_path = output_dir / "cells.tif"
     write_stack(
@@ -595,9 +601,12 @@ def demo(
     if failures:
         raise _fail(f"the demo run failed: {failures[0][1]}")
     out.print(
-        f"[bold green]demo done[/]: input {image_path}, output {result_path}, preview "
-        f"{preview_path} (all in {output_dir.resolve()})",
-        highlight=False,
+        _styled(
+            "bold green",
+            "demo done",
+            f": input {image_path}, output {result_path}, preview {preview_path} "
+            f"(all in {output_dir.resolve()})",
+        )
     )
 
 
@@ -618,9 +627,9 @@ def freeze(
     else:
         write_lock(output, data)
         counts = f"{len(data['packages'])} package(s), {len(data['folder'])} folder file(s)"
-        out.print(f"wrote {output}: {counts}", highlight=False)
+        out.print(f"wrote {output}: {counts}")
     for problem in problems:
-        err.print(f"[yellow]not locked (skipped):[/] {problem}", highlight=False)
+        err.print(_styled("yellow", "not locked (skipped):", f" {problem}"))
 
 
 @app.command()
@@ -639,13 +648,13 @@ def check(
     drifts = check_lock(locked, freeze_infos(get_default_registry().infos()))
     # A package or file that fails to load is missing from the registry: say why.
     for problem in problems:
-        err.print(f"[yellow]skipped:[/] {problem}", highlight=False)
+        err.print(_styled("yellow", "skipped:", f" {problem}"))
     if not drifts:
-        out.print(f"[green]ok[/]: the environment matches {lockfile}", highlight=False)
+        out.print(_styled("green", "ok", f": the environment matches {lockfile}"))
         return
     for drift in drifts:
         colour = {"missing": "red", "extra": "yellow"}.get(drift.kind, "magenta")
-        out.print(f"[{colour}]{drift}[/]", highlight=False)
+        out.print(_styled(colour, str(drift)))
     raise _fail(f"{len(drifts)} difference(s) from {lockfile}")
 
 
@@ -686,7 +695,7 @@ def new(
         project = generate_project(output_dir, no_input=no_input, options=_parse_options(option))
     except ScaffoldError as exc:
         for problem in exc.problems:
-            err.print(f"[red]-[/] {problem}", highlight=False)
+            err.print(_styled("red", "-", f" {problem}"))
         raise _fail(str(exc)) from exc
     out.print(f"[green]created[/] {project}", highlight=False)
     out.print("next: cd into it, `pip install -e .[test]`, `pytest`; see its README")
@@ -735,7 +744,7 @@ def promote(
         project = generate_project(output_dir, no_input=True, options=options, functions_code=code)
     except ScaffoldError as exc:
         for problem in exc.problems:
-            err.print(f"[red]-[/] {problem}", highlight=False)
+            err.print(_styled("red", "-", f" {problem}"))
         raise _fail(str(exc)) from exc
     _describe_promoted_code(project, bare, code, memory_type)
     out.print(f"[green]created[/] {project} from {source_path}", highlight=False)
@@ -803,15 +812,17 @@ def _describe_promoted_code(project: Path, name: str, code: str, memory_type: st
         out.print(
             f"added to the dependencies in {pyproject}: {', '.join(requirements)} "
             "(imported by the code; add lower bounds if it needs them)",
-            highlight=False,
         )
     elif requirements:
         unknown += requirements
     if unknown:
         err.print(
-            f"[yellow]warning:[/] the code imports {', '.join(unknown)}; add the "
-            f"distribution(s) that provide them to the dependencies in {pyproject}",
-            highlight=False,
+            _styled(
+                "yellow",
+                "warning:",
+                f" the code imports {', '.join(unknown)}; add the distribution(s) that "
+                f"provide them to the dependencies in {pyproject}",
+            )
         )
 
 
@@ -851,18 +862,18 @@ def doctor(
     table.add_column("usable")
     table.add_column("detail", overflow="fold")
     for mt, (ok, detail) in frameworks.items():
-        table.add_row(mt.value, "[green]yes[/]" if ok else "[red]no[/]", detail)
+        table.add_row(mt.value, Text("yes", "green") if ok else Text("no", "red"), detail)
     out.print(table)
-    out.print(f"functions folder: {settings.functions_path()}", highlight=False)
-    out.print(f"{len(report.registered)} function(s) registered", highlight=False)
+    out.print(f"functions folder: {settings.functions_path()}")
+    out.print(f"{len(report.registered)} function(s) registered")
     for problem in report.problems:
-        out.print(f"[red]broken:[/] {problem}", highlight=False)
+        out.print(_styled("red", "broken:", f" {problem}"))
     for warning in report.warnings:
-        out.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    out.print(str(cache), highlight=False)
-    out.print("isolated runner (trust level 'strict', --isolated):", highlight=False)
+        out.print(_styled("yellow", "warning:", f" {warning}"))
+    out.print(str(cache))
+    out.print("isolated runner (trust level 'strict', --isolated):")
     for line in protections.lines():
-        out.print(f"  {line}", highlight=False, markup=False)
+        out.print(f"  {line}")
 
 
 @app.command()
@@ -880,7 +891,7 @@ def disable(
         change = disable_name(name, everywhere=everywhere)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
-    out.print(str(change), highlight=False)
+    out.print(str(change))
 
 
 @app.command()
@@ -894,7 +905,7 @@ def enable(
         change = enable_name(name)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
-    out.print(str(change), highlight=False)
+    out.print(str(change))
 
 
 cache_app = typer.Typer(help="The discovery cache.", no_args_is_help=True)
@@ -906,7 +917,7 @@ def cache_clear() -> None:
     from openhcs_plugins.loader import clear_discovery_cache
 
     removed = clear_discovery_cache()
-    out.print(f"removed {len(removed)} cache file(s)", highlight=False)
+    out.print(f"removed {len(removed)} cache file(s)")
 
 
 @cache_app.command("info")
@@ -914,7 +925,7 @@ def cache_show() -> None:
     """Where the cache is and whether it matches this environment."""
     from openhcs_plugins.loader import discovery_cache_info
 
-    out.print(str(discovery_cache_info()), highlight=False)
+    out.print(str(discovery_cache_info()))
 
 
 @app.command()
