@@ -70,8 +70,9 @@ def _manager(functions_dir: Path | None = None) -> Any:
     return CustomFunctionManager(functions_dir)
 
 
-def _load_registry(*, refresh: bool = False, strict: bool = False) -> list[str]:
-    """Register everything (packages and folder); returns problem lines to show."""
+def _load_registry(*, refresh: bool = False, strict: bool = False) -> Any:
+    """Register everything (packages and folder); returns the LoadReport (problems to show,
+    keys the settings disabled)."""
     from openhcs_plugins.loader import PluginLoadError, load_plugins
 
     try:
@@ -80,7 +81,28 @@ def _load_registry(*, refresh: bool = False, strict: bool = False) -> list[str]:
         for problem in exc.report.problems:
             err.print(_styled("red", str(problem)))
         raise _fail(f"{len(exc.report.problems)} plugin problem(s) (--strict)") from exc
-    return [str(problem) for problem in report.problems]
+    return report
+
+
+def _entry(key: str, report: Any) -> Any:
+    """The registry entry of ``key``, or a failure that says why there is none: disabled (and
+    the command that enables it) or not registered (with close keys)."""
+    from openhcs_plugins.loader import disabled_names
+
+    try:
+        return get_default_registry().entry(key)
+    except KeyError as exc:
+        if key in report.disabled:
+            switch = _switch_for(key, disabled_names())
+            raise _fail(
+                f"function {key} is disabled; enable it with: openhcs-plugins enable {switch}"
+            ) from exc
+        raise _fail(str(exc.args[0])) from exc
+
+
+def _switch_for(key: str, disabled: frozenset[str]) -> str:
+    """What `enable` takes to switch ``key`` on again: the key, or its disabled namespace."""
+    return key if key in disabled else key.partition(":")[0]
 
 
 FunctionsDir = Annotated[
@@ -111,7 +133,7 @@ def list_functions(
         raise _fail(f"unknown memory type {memory_type!r}; use one of {AVAILABLE_MEMORY_TYPES}")
     if source is not None and source not in {s.value for s in SourceKind}:
         raise _fail(f"unknown source {source!r}; use one of {[s.value for s in SourceKind]}")
-    problems = _load_registry(refresh=refresh, strict=strict)
+    report = _load_registry(refresh=refresh, strict=strict)
     infos = get_default_registry().infos(
         memory_type=memory_type, namespace=namespace, source=source
     )
@@ -119,8 +141,15 @@ def list_functions(
         print(json.dumps([info.to_dict() for info in infos], indent=2))
     else:
         _print_table(infos)
-    for problem in problems:
+    for problem in report.problems:
         err.print(_styled("yellow", "skipped:", f" {problem}"))
+    if report.disabled:
+        from openhcs_plugins.loader import disabled_names
+
+        names = disabled_names()
+        err.print(f"{len(report.disabled)} disabled (not listed): {', '.join(report.disabled)}")
+        for switch in sorted({_switch_for(key, names) for key in report.disabled}):
+            err.print(f"  enable with: openhcs-plugins enable {switch}")
 
 
 def _print_table(infos: list[FunctionInfo]) -> None:
@@ -145,14 +174,9 @@ def info(key: Annotated[str, typer.Argument(help="namespace:name (bare name = op
     """Show a function's signature, doc, provenance and validation state."""
     from openhcs_plugins.registry import split_key
 
-    _load_registry()
+    report = _load_registry()
     namespace, name = split_key(key)
-    registry = get_default_registry()
-    full_key = f"{namespace}:{name}"
-    try:
-        entry = registry.entry(full_key)
-    except KeyError as exc:
-        raise _fail(str(exc.args[0])) from exc
+    entry = _entry(f"{namespace}:{name}", report)
     data = entry.info.to_dict()
     data["doc"] = entry.info.doc
     data["state"] = entry.state
@@ -530,14 +554,10 @@ def run(
     from openhcs_plugins._params import ParameterError, parse_params
     from openhcs_plugins.registry import split_key
 
-    _load_registry()
+    report = _load_registry()
     namespace, name = split_key(key)
     full_key = f"{namespace}:{name}"
-    registry = get_default_registry()
-    try:
-        info_ = registry.info(full_key)
-    except KeyError as exc:
-        raise _fail(str(exc.args[0])) from exc
+    info_ = _entry(full_key, report).info
     try:
         params = parse_params(info_, param or [])
     except ParameterError as exc:
@@ -620,7 +640,7 @@ def freeze(
     from openhcs_plugins.lockfile import freeze as freeze_infos
     from openhcs_plugins.lockfile import write_lock
 
-    problems = _load_registry()
+    problems = _load_registry().problems
     data = freeze_infos(get_default_registry().infos())
     if output is None:
         print(json.dumps(data, indent=2, sort_keys=True))
@@ -644,7 +664,7 @@ def check(
         locked = read_lock(lockfile)
     except LockFileError as exc:
         raise _fail(str(exc)) from exc
-    problems = _load_registry()
+    problems = _load_registry().problems
     drifts = check_lock(locked, freeze_infos(get_default_registry().infos()))
     # A package or file that fails to load is missing from the registry: say why.
     for problem in problems:
