@@ -367,12 +367,15 @@ def remove(
         )
     manager = _manager(functions_dir)
     try:
+        path = manager.path_for(bare)
+        had_file = path.is_file()
         removed = manager.delete_custom_function(bare)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
     if not removed:
         raise _fail(f"no custom function {bare!r} in {manager.storage_dir}")
-    out.print(f"[green]removed[/] openhcs:{bare}", highlight=False)
+    deleted = f" (deleted {path})" if had_file and not path.exists() else ""
+    out.print(_styled("green", "removed", f" openhcs:{bare}{deleted}"))
 
 
 @app.command()

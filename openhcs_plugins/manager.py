@@ -58,7 +58,7 @@ from openhcs_plugins.registry import (
 )
 from openhcs_plugins.settings import Settings, load_settings
 from openhcs_plugins.signals import custom_function_signals
-from openhcs_plugins.sources import FolderSource, Problem
+from openhcs_plugins.sources import FolderSource, Problem, read_source
 from openhcs_plugins.validation import (
     ValidationError,
     ValidationResult,
@@ -484,12 +484,17 @@ class CustomFunctionManager:
 
     def delete_custom_function(self, name: str) -> bool:
         """Unregister ``openhcs:<name>`` and delete its file. False when there is no such
-        saved function. A hand-written file defining several functions keeps the others."""
+        saved function. A hand-written file defining several functions keeps the others.
+
+        A ``{name}.py`` that does not validate (or parse, or decode) is deleted too; a valid
+        ``{name}.py`` that defines other functions raises :class:`ValueError` naming them."""
         _check_name(name)
         with folder_lock(self.storage_dir):
             found = self._defining_file(name)
             key = make_key(OPENHCS_NAMESPACE, name)
             if found is None:
+                if self.path_for(name).is_file():
+                    return self._delete_unregistered_file(name)
                 removed = self.adapter.remove(key) if self._is_editor_entry(key) else False
                 if removed:
                     custom_function_signals.functions_changed.emit()
@@ -502,6 +507,27 @@ class CustomFunctionManager:
             else:
                 atomic_delete(path)
             self.adapter.remove(key)
+        custom_function_signals.functions_changed.emit()
+        return True
+
+    def _delete_unregistered_file(self, name: str) -> bool:
+        """Delete ``{name}.py`` when it does not validate (it registered nothing, but it is the
+        user's file and ``remove NAME`` is how they get rid of it). A valid file that defines
+        other functions is kept: the error names them and the file."""
+        path = self.path_for(name)
+        try:
+            text = read_source(path)
+        except (UnicodeDecodeError, OSError):
+            result = None
+        else:
+            result = self._validate(text, self._trust_level("folder"), str(path))
+        if result is not None and result.is_valid:
+            commands = "; ".join(f"openhcs-plugins remove {n}" for n in result.function_names)
+            raise ValueError(
+                f"{path} defines {', '.join(result.function_names)}, not {name!r}; remove "
+                f"those with: {commands}"
+            )
+        atomic_delete(path)
         custom_function_signals.functions_changed.emit()
         return True
 
