@@ -954,6 +954,16 @@ def cache_show() -> None:
 @app.command()
 def gui() -> None:
     """Open the Qt window: function editor, function list and settings (needs the gui extra)."""
+    import os
+
+    # Without a display Qt aborts the process (exit 134) with a message about its xcb plugin.
+    display_vars = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    if sys.platform.startswith("linux") and not any(os.environ.get(v) for v in display_vars):
+        raise _fail(
+            "no display: DISPLAY and WAYLAND_DISPLAY are not set, so Qt cannot open a window. "
+            "Run it in a desktop session (or over `ssh -X`), or without a visible window: "
+            "QT_QPA_PLATFORM=offscreen openhcs-plugins gui"
+        )
     try:
         from openhcs_plugins.gui import main as gui_main
     except ImportError as exc:  # no Qt binding: the message says what to install
