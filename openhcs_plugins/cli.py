@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from openhcs_plugins._cli_help import PlainHelpGroup
 from openhcs_plugins.candidate import SourceKind, TrustLevel
 from openhcs_plugins.memory import AVAILABLE_MEMORY_TYPES
 from openhcs_plugins.registry import FunctionInfo, get_default_registry
@@ -33,6 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=PlainHelpGroup,
 )
 # Not a terminal (pipes, CI logs): wide enough that keys and signatures are not folded.
 _WIDTH = None if sys.stdout.isatty() else 200
@@ -45,6 +48,26 @@ err = Console(stderr=True, soft_wrap=True, width=_WIDTH, markup=False, highlight
 def _styled(style: str, label: str, text: str = "") -> Text:
     """``label`` in ``style``, then ``text`` exactly as it is."""
     return Text.assemble((label, style), text)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"openhcs-plugins {version('openhcs-plugins')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    pass
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -121,7 +144,9 @@ def list_functions(
     memory_type: Annotated[
         str | None, typer.Option("--memory-type", "-m", help="Only this memory type.")
     ] = None,
-    namespace: Annotated[str | None, typer.Option("--namespace", "-n")] = None,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", "-n", help="Only this namespace (lab_filters).")
+    ] = None,
     source: Annotated[
         str | None, typer.Option("--source", help="entry_point, folder, editor or api.")
     ] = None,
@@ -206,7 +231,9 @@ def validate(
             "--trust", help="Check files as this trust level (default: the folder's setting)."
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON (an array for a folder).")
+    ] = False,
     isolated: Annotated[
         bool,
         typer.Option(
@@ -222,7 +249,13 @@ def validate(
         files = sorted(path.glob("*.py"))
         if not files:
             raise _fail(f"{path}: no .py files in this folder")
-        reports = [_validate_file(f, trust, quiet=as_json, isolated=isolated) for f in files]
+        # A package's folder (src/pkg): checked as it will be once installed, at the entry
+        # points' trust level, and its modules without functions (__init__.py) are not errors.
+        package = (path / "__init__.py").is_file()
+        reports = [
+            _validate_file(f, trust, quiet=as_json, isolated=isolated, package=package)
+            for f in files
+        ]
         if as_json:
             print(json.dumps(reports, indent=2))
         if not all(r["valid"] for r in reports):
@@ -271,16 +304,27 @@ def _print_load_report(target: str, report: Any, as_json: bool) -> None:
 
 
 def _validate_file(
-    path: Path, trust: TrustLevel | None, *, quiet: bool, isolated: bool = False
+    path: Path,
+    trust: TrustLevel | None,
+    *,
+    quiet: bool,
+    isolated: bool = False,
+    package: bool = False,
 ) -> dict[str, Any]:
+    from openhcs_plugins._inspection import NO_FUNCTIONS_MESSAGE
     from openhcs_plugins.settings import load_settings
     from openhcs_plugins.validation import validate_code
 
     settings = load_settings()
-    level = trust if trust is not None else settings.trust.level_for("folder")
+    source = "entry_point" if package else "folder"
+    level = trust if trust is not None else settings.trust.level_for(source)
     result = validate_code(
         path.read_bytes(), trust=level, policy=settings.import_policy(), filename=str(path)
     )
+    if package and any(e.message == NO_FUNCTIONS_MESSAGE for e in result.errors):
+        if not quiet:
+            out.print(f"skipped {path}: no memory-decorated functions (a module of the package)")
+        return {"file": str(path), "valid": True, "functions": [], "errors": [], "warnings": []}
     _print_validation_errors(result.errors, str(path))
     for warning in result.warnings:
         line = f":{warning.line_number}" if warning.line_number else ""
@@ -712,7 +756,7 @@ def new(
     option: Options = None,
 ) -> None:
     """Create a plugin package from the cookiecutter template."""
-    from openhcs_plugins._scaffold import ScaffoldError, generate_project
+    from openhcs_plugins._scaffold import ScaffoldError, generate_project, next_steps
 
     try:
         project = generate_project(output_dir, no_input=no_input, options=_parse_options(option))
@@ -720,8 +764,8 @@ def new(
         for problem in exc.problems:
             err.print(_styled("red", "-", f" {problem}"))
         raise _fail(str(exc)) from exc
-    out.print(f"[green]created[/] {project}", highlight=False)
-    out.print("next: cd into it, `pip install -e .[test]`, `pytest`; see its README")
+    out.print(_styled("green", "created", f" {project}"))
+    out.print(next_steps(project))
 
 
 @app.command()
@@ -734,7 +778,12 @@ def promote(
     functions_dir: FunctionsDir = None,
 ) -> None:
     """Turn a folder function into a package made from the template, keeping its code."""
-    from openhcs_plugins._scaffold import ScaffoldError, generate_project
+    from openhcs_plugins._scaffold import (
+        ScaffoldError,
+        generate_project,
+        next_steps,
+        project_namespace,
+    )
     from openhcs_plugins.registry import split_key
     from openhcs_plugins.validation import validate_code
 
@@ -770,10 +819,15 @@ def promote(
             err.print(_styled("red", "-", f" {problem}"))
         raise _fail(str(exc)) from exc
     _describe_promoted_code(project, bare, code, memory_type)
-    out.print(f"[green]created[/] {project} from {source_path}", highlight=False)
+    out.print(_styled("green", "created", f" {project} from {source_path}"))
+    out.print(next_steps(project))
+    key = f"{project_namespace(project)}:{bare}"
+    remove = f"openhcs-plugins remove {bare}"
+    if functions_dir is not None:
+        remove += f" --functions-dir {shlex.quote(str(functions_dir))}"
     out.print(
-        "the folder function is unchanged; once the package is installed, remove it with "
-        f"`openhcs-plugins remove {bare}` (its key becomes <namespace>:{bare})"
+        f"The folder function is unchanged; once the package is installed (as {key}), remove "
+        f"the folder copy with: {remove}"
     )
 
 
