@@ -405,9 +405,14 @@ def remove(
 
     namespace, bare = split_key(name)
     if namespace != "openhcs":
+        key = f"{namespace}:{bare}"
+        info_ = _entry(key, _load_registry()).info
+        dist = info_.provenance.distribution
+        uninstall = f"uninstall it with: python -m pip uninstall {dist}, or " if dist else ""
         raise _fail(
-            f"{name}: only folder functions (openhcs:...) can be removed; uninstall the "
-            f"package that provides namespace {namespace!r} with pip, or `disable` it"
+            f"{key}: only folder functions (openhcs:...) can be removed; {key} comes from "
+            f"{info_.provenance.describe()}: {uninstall}switch the function off with: "
+            f"openhcs-plugins disable {key}"
         )
     manager = _manager(functions_dir)
     try:
