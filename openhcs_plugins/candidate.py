@@ -56,8 +56,16 @@ class TrustLevel(str, Enum):
 
 
 def sha256_text(text: str) -> str:
-    """sha256 of the UTF-8 bytes of ``text`` (what folder files and lock files record)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """sha256 of the UTF-8 bytes of ``text``: the one hash of a source file's text.
+
+    The registry, the discovery cache, the isolated runner and lock files all record this. A
+    leading byte-order mark is not part of the text (:func:`~openhcs_plugins.sources.read_source`
+    drops it), so a file hashes the same however it was read.
+
+    >>> sha256_text("\ufeffx = 1\n") == sha256_text("x = 1\n")
+    True
+    """
+    return hashlib.sha256(text.removeprefix("\ufeff").encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

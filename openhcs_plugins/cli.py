@@ -93,13 +93,24 @@ def _manager(functions_dir: Path | None = None) -> Any:
     return CustomFunctionManager(functions_dir)
 
 
-def _load_registry(*, refresh: bool = False, strict: bool = False) -> Any:
+def _settings(functions_dir: Path | None = None) -> Any:
+    """The settings, with ``--functions-dir`` (when given) overriding the folder."""
+    from openhcs_plugins.settings import load_settings
+
+    if functions_dir is None:
+        return load_settings()
+    return load_settings(functions_dir=str(functions_dir))
+
+
+def _load_registry(
+    *, refresh: bool = False, strict: bool = False, functions_dir: Path | None = None
+) -> Any:
     """Register everything (packages and folder); returns the LoadReport (problems to show,
     keys the settings disabled)."""
     from openhcs_plugins.loader import PluginLoadError, load_plugins
 
     try:
-        report = load_plugins(strict=strict, refresh=refresh)
+        report = load_plugins(strict=strict, refresh=refresh, settings=_settings(functions_dir))
     except PluginLoadError as exc:
         for problem in exc.report.problems:
             err.print(_styled("red", str(problem)))
@@ -152,13 +163,14 @@ def list_functions(
     ] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ignore the discovery cache.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on any plugin problem.")] = False,
+    functions_dir: FunctionsDir = None,
 ) -> None:
     """List registered functions (packages and folder) without importing their code."""
     if memory_type is not None and memory_type not in AVAILABLE_MEMORY_TYPES:
         raise _fail(f"unknown memory type {memory_type!r}; use one of {AVAILABLE_MEMORY_TYPES}")
     if source is not None and source not in {s.value for s in SourceKind}:
         raise _fail(f"unknown source {source!r}; use one of {[s.value for s in SourceKind]}")
-    report = _load_registry(refresh=refresh, strict=strict)
+    report = _load_registry(refresh=refresh, strict=strict, functions_dir=functions_dir)
     infos = get_default_registry().infos(
         memory_type=memory_type, namespace=namespace, source=source
     )
@@ -195,11 +207,14 @@ def _print_table(infos: list[FunctionInfo]) -> None:
 
 
 @app.command()
-def info(key: Annotated[str, typer.Argument(help="namespace:name (bare name = openhcs:name)")]):
+def info(
+    key: Annotated[str, typer.Argument(help="namespace:name (bare name = openhcs:name)")],
+    functions_dir: FunctionsDir = None,
+) -> None:
     """Show a function's signature, doc, provenance and validation state."""
     from openhcs_plugins.registry import split_key
 
-    report = _load_registry()
+    report = _load_registry(functions_dir=functions_dir)
     namespace, name = split_key(key)
     entry = _entry(f"{namespace}:{name}", report)
     data = entry.info.to_dict()
@@ -219,12 +234,12 @@ ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip")
 @app.command()
 def validate(
     target: Annotated[
-        str,
+        str | None,
         typer.Argument(
             help="A function file, a folder of them, a built wheel/sdist (not installed), or "
-            "the name of an installed distribution."
+            "the name of an installed distribution (default: the functions folder)."
         ),
-    ],
+    ] = None,
     trust: Annotated[
         TrustLevel | None,
         typer.Option(
@@ -242,8 +257,12 @@ def validate(
             "isolated worker process (files only).",
         ),
     ] = False,
+    functions_dir: FunctionsDir = None,
 ) -> None:
     """Validate (statically; with --isolated also by running in a worker): exit 1 if invalid."""
+    settings = _settings(functions_dir)
+    if target is None:
+        target = str(settings.functions_path())
     path = Path(target)
     if path.is_dir():
         files = sorted(path.glob("*.py"))
@@ -253,7 +272,7 @@ def validate(
         # points' trust level, and its modules without functions (__init__.py) are not errors.
         package = (path / "__init__.py").is_file()
         reports = [
-            _validate_file(f, trust, quiet=as_json, isolated=isolated, package=package)
+            _validate_file(f, trust, settings, quiet=as_json, isolated=isolated, package=package)
             for f in files
         ]
         if as_json:
@@ -262,7 +281,7 @@ def validate(
             raise typer.Exit(1)
         return
     if path.is_file() and not path.name.endswith(ARCHIVE_SUFFIXES):
-        report = _validate_file(path, trust, quiet=as_json, isolated=isolated)
+        report = _validate_file(path, trust, settings, quiet=as_json, isolated=isolated)
         if as_json:
             print(json.dumps(report, indent=2))
         if not report["valid"]:
@@ -273,11 +292,11 @@ def validate(
     if isolated:
         raise _fail("--isolated checks function files and folders, not packages")
     if path.is_file():
-        load_report = validate_archive(path)
+        load_report = validate_archive(path, settings=settings)
     elif path.suffix or "/" in target:
         raise _fail(f"{target}: no such file, folder or installed distribution")
     else:
-        load_report = validate_distribution(target)
+        load_report = validate_distribution(target, settings=settings)
     _print_load_report(target, load_report, as_json)
     if load_report.problems:
         raise typer.Exit(1)
@@ -306,16 +325,15 @@ def _print_load_report(target: str, report: Any, as_json: bool) -> None:
 def _validate_file(
     path: Path,
     trust: TrustLevel | None,
+    settings: Any,
     *,
     quiet: bool,
     isolated: bool = False,
     package: bool = False,
 ) -> dict[str, Any]:
     from openhcs_plugins._inspection import NO_FUNCTIONS_MESSAGE
-    from openhcs_plugins.settings import load_settings
     from openhcs_plugins.validation import validate_code
 
-    settings = load_settings()
     source = "entry_point" if package else "folder"
     level = trust if trust is not None else settings.trust.level_for(source)
     result = validate_code(
@@ -406,7 +424,7 @@ def remove(
     namespace, bare = split_key(name)
     if namespace != "openhcs":
         key = f"{namespace}:{bare}"
-        info_ = _entry(key, _load_registry()).info
+        info_ = _entry(key, _load_registry(functions_dir=functions_dir)).info
         dist = info_.provenance.distribution
         uninstall = f"uninstall it with: python -m pip uninstall {dist}, or " if dist else ""
         raise _fail(
@@ -597,6 +615,7 @@ def run(
             help="Run in an isolated worker process with resource limits (docs/security.md).",
         ),
     ] = False,
+    functions_dir: FunctionsDir = None,
 ) -> None:
     """Run a function on TIFF stacks and write TIFFs with provenance in their metadata.
 
@@ -606,7 +625,7 @@ def run(
     from openhcs_plugins._params import ParameterError, parse_params
     from openhcs_plugins.registry import split_key
 
-    report = _load_registry()
+    report = _load_registry(functions_dir=functions_dir)
     namespace, name = split_key(key)
     full_key = f"{namespace}:{name}"
     info_ = _entry(full_key, report).info
@@ -687,12 +706,14 @@ def freeze(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
+    functions_dir: FunctionsDir = None,
 ) -> None:
-    """Write a lock file of what is registered: package versions and origins, folder sha256s."""
+    """Write a lock file of what is registered: package versions, origins and source-file
+    sha256s, folder-file sha256s."""
     from openhcs_plugins.lockfile import freeze as freeze_infos
     from openhcs_plugins.lockfile import write_lock
 
-    problems = _load_registry().problems
+    problems = _load_registry(functions_dir=functions_dir).problems
     data = freeze_infos(get_default_registry().infos())
     if output is None:
         print(json.dumps(data, indent=2, sort_keys=True))
@@ -707,19 +728,36 @@ def freeze(
 @app.command()
 def check(
     lockfile: Annotated[Path, typer.Argument(help="A lock file written by `freeze`.")],
+    functions_dir: FunctionsDir = None,
 ) -> None:
     """Verify the environment against a lock file; exit 1 with a diff on any drift."""
-    from openhcs_plugins.lockfile import LockFileError, check_lock, read_lock
+    import shlex
+
+    from openhcs_plugins.loader import load_plugins
+    from openhcs_plugins.lockfile import LockFileError, check_lock, read_lock, upgrade_note
     from openhcs_plugins.lockfile import freeze as freeze_infos
 
     try:
         locked = read_lock(lockfile)
     except LockFileError as exc:
         raise _fail(str(exc)) from exc
-    problems = _load_registry().problems
-    drifts = check_lock(locked, freeze_infos(get_default_registry().infos()))
+    command = f"openhcs-plugins freeze -o {shlex.quote(str(lockfile))}"
+    if functions_dir is not None:
+        command += f" --functions-dir {shlex.quote(str(functions_dir))}"
+    note = upgrade_note(locked, command)
+    if note is not None:
+        err.print(_styled("yellow", "note:", f" {note}"))
+    settings = _settings(functions_dir)
+    report = load_plugins(settings=settings)
+    drifts = check_lock(
+        locked,
+        freeze_infos(get_default_registry().infos()),
+        folder=settings.functions_path(),
+        problems=report.problems,
+        disabled=report.disabled,
+    )
     # A package or file that fails to load is missing from the registry: say why.
-    for problem in problems:
+    for problem in report.problems:
         err.print(_styled("yellow", "skipped:", f" {problem}"))
     if not drifts:
         out.print(_styled("green", "ok", f": the environment matches {lockfile}"))
@@ -911,16 +949,16 @@ def _describe_promoted_code(project: Path, name: str, code: str, memory_type: st
 @app.command()
 def doctor(
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    functions_dir: FunctionsDir = None,
 ) -> None:
     """Which frameworks and devices are usable, broken plugins, and the cache's state."""
     from openhcs_plugins._conversion import framework_status
     from openhcs_plugins.loader import discovery_cache_info, load_plugins
-    from openhcs_plugins.settings import load_settings
 
-    settings = load_settings()
+    settings = _settings(functions_dir)
     frameworks = framework_status()
-    report = load_plugins(refresh=True)
-    cache = discovery_cache_info()
+    report = load_plugins(refresh=True, settings=settings)
+    cache = discovery_cache_info(settings)
     from openhcs_plugins.isolation import probe_protections
 
     protections = probe_protections()
@@ -965,12 +1003,15 @@ def disable(
         bool,
         typer.Option("--everywhere", help="In every environment, not only this one."),
     ] = False,
+    functions_dir: FunctionsDir = None,
 ) -> None:
     """Switch a namespace or one function off (stored in your settings)."""
     from openhcs_plugins.loader import disable as disable_name
 
     try:
-        change = disable_name(name, everywhere=everywhere)
+        change = disable_name(
+            name, everywhere=everywhere, folder=_settings(functions_dir).functions_path()
+        )
     except ValueError as exc:
         raise _fail(str(exc)) from exc
     out.print(str(change))
@@ -1040,8 +1081,31 @@ def _mount_subcommands() -> None:
 _mount_subcommands()
 
 
+def _print_settings_warnings() -> None:
+    """Show each :class:`~openhcs_plugins.settings.SettingsWarning` once, as one ``warning:``
+    line (its message names the settings file and line), not in Python's warning format."""
+    import warnings
+
+    from openhcs_plugins.settings import SettingsWarning
+
+    python_display = warnings.showwarning
+    # Importing a framework resets Python's once-per-location record; the message is the key.
+    shown: set[str] = set()
+
+    def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, SettingsWarning):
+            if str(message) not in shown:
+                shown.add(str(message))
+                err.print(_styled("yellow", "warning:", f" {message}"))
+        else:
+            python_display(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
+
+
 def main() -> None:
     """Console-script entry point."""
+    _print_settings_warnings()
     app()
 
 

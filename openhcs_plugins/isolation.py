@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import ast
 import atexit
-import hashlib
 import inspect
 import json
 import math
@@ -52,8 +51,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from openhcs_plugins import _worker
-from openhcs_plugins.candidate import Candidate, SourceKind, StaticFunction
+from openhcs_plugins.candidate import Candidate, SourceKind, StaticFunction, sha256_text
 from openhcs_plugins.settings import IsolationSettings
+from openhcs_plugins.sources import read_source
 
 if TYPE_CHECKING:
     from openhcs_plugins.registry import FunctionInfo
@@ -1813,12 +1813,12 @@ def runner_for(info: FunctionInfo, *, limits: IsolationLimits | None = None) -> 
         )
     path = Path(provenance.file)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+        text = read_source(path)
+    except (OSError, UnicodeDecodeError) as exc:
         raise LoadFailed(
             f"cannot read {path}: {exc}", function=info.name, filename=str(path)
         ) from exc
-    if provenance.sha256 and hashlib.sha256(text.encode("utf-8")).hexdigest() != provenance.sha256:
+    if provenance.sha256 and sha256_text(text) != provenance.sha256:
         raise LoadFailed(
             "the file changed since it was registered",
             function=info.name,

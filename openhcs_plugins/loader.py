@@ -900,12 +900,6 @@ def _disabled_filter(discovery: Discovery, disabled: frozenset[str]) -> tuple[Di
 # ---------------------------------------------------------------------------------------------
 
 
-def _default_folder() -> Path:
-    from openhcs_plugins.manager import default_functions_dir
-
-    return default_functions_dir()
-
-
 def load_plugins(
     *,
     strict: bool = False,
@@ -926,6 +920,10 @@ def load_plugins(
     also loads every registered function now (importing its module, running the runtime
     checks) and reports failures as problems; ``openhcs-plugins validate`` uses it.
 
+    ``settings`` (default: :func:`~openhcs_plugins.settings.load_settings`) decide trust levels,
+    the import policy, disabled names, the cache and the folder: ``folder`` if given, else
+    ``settings.functions_path()``.
+
     Entries a previous call registered from a package that is gone, disabled or now refused are
     removed, so calling it again after ``pip install``/``uninstall`` updates the registry.
 
@@ -943,7 +941,7 @@ def load_plugins(
     policy = policy_for(settings)
     folder_path = Path(folder) if folder is not None else None
     if include_folder and folder_path is None:
-        folder_path = _default_folder()
+        folder_path = settings.functions_path()
 
     use_cache = not _cache.cache_disabled()
     key = validator_key(settings)
@@ -1292,13 +1290,13 @@ def _check_name(name: str) -> None:
         )
 
 
-def _known(name: str) -> bool:
+def _known(name: str, folder: Path | None) -> bool:
     """Whether ``name`` is a namespace or key found here (installed or in the folder)."""
     from openhcs_plugins.settings import load_settings
 
     everything = load_settings(disabled=())
     registry = FunctionRegistry()
-    report = load_plugins(registry=registry, settings=everything)
+    report = load_plugins(registry=registry, settings=everything, folder=folder)
     keys = set(registry.keys())
     namespaces = {split_key(k)[0] for k in keys}
     namespaces.update(p.namespace for p in report.problems if p.namespace)
@@ -1335,7 +1333,9 @@ def _env_override_note() -> str:
     return ""
 
 
-def disable(name: str, *, everywhere: bool = False) -> SettingChange:
+def disable(
+    name: str, *, everywhere: bool = False, folder: str | os.PathLike[str] | None = None
+) -> SettingChange:
     """Switch off a namespace (``lab_filters``) or one function (``lab_filters:blur``).
 
     Written to the user's settings file (``disabled``), scoped to this Python environment
@@ -1343,10 +1343,11 @@ def disable(name: str, *, everywhere: bool = False) -> SettingChange:
     :func:`load_plugins`. Disabling a name that is neither installed nor in the folder changes
     nothing and says so. Raises :class:`ValueError` for a malformed name and
     :class:`openhcs_plugins.settings.SettingsFileError` when the settings file is broken (it is
-    then left untouched).
+    then left untouched). ``folder`` is the functions folder to look in (default: the
+    ``functions_dir`` setting).
     """
     _check_name(name)
-    if not _known(name):
+    if not _known(name, Path(folder) if folder is not None else None):
         return SettingChange(
             name,
             False,

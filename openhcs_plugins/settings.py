@@ -586,11 +586,28 @@ def load_settings(**overrides: Any) -> Settings:
     ``trust__folder="strict"``, or a whole nested part (``trust={"folder": "strict"}`` or a
     ``LazyTrustSettings``). A broken settings file or environment variable is ignored with a
     :class:`SettingsWarning`; an invalid override raises :class:`SettingsError`.
+
+    Under the default warning filters each problem is shown once, however many times the
+    settings are read; the message names the file and line. The warning is attributed to the
+    settings, not to a line of this package, so Python's display shows no internal source line.
     """
     report = describe_settings(**overrides)
     for problem in report.problems:
-        warnings.warn(problem, SettingsWarning, stacklevel=2)
+        warnings.warn_explicit(
+            problem,
+            SettingsWarning,
+            filename=_WARNING_ORIGIN,
+            lineno=0,
+            module=__name__,
+            registry=_WARNED,
+        )
     return report.settings
+
+
+#: Where :class:`SettingsWarning` says it comes from (no file of this package, so no source line).
+_WARNING_ORIGIN = "<openhcs-plugins settings>"
+#: The ``__warningregistry__`` of the settings warnings: the "default" action shows each once.
+_WARNED: dict[Any, Any] = {}
 
 
 def settings_origins(**overrides: Any) -> dict[str, str]:

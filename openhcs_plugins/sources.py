@@ -46,6 +46,7 @@ __all__ = [
     "Problem",
     "install_origin",
     "locate_module",
+    "module_files",
     "namespace_error",
     "read_source",
 ]
@@ -251,6 +252,83 @@ def locate_module(dist: importlib_metadata.Distribution, module: str) -> Path | 
         or _locate_with_finders(module)
         or _locate_from_direct_url(dist, module)
     )
+
+
+def _is_editable(dist: importlib_metadata.Distribution) -> bool:
+    return install_origin(dist).startswith("editable:")
+
+
+def _top_level_names(dist: importlib_metadata.Distribution) -> list[str]:
+    """The top-level modules and packages ``dist`` provides: ``top_level.txt`` (setuptools
+    writes it, editable installs included), else the modules its entry points name."""
+    text = dist.read_text("top_level.txt") or ""
+    names = [line.strip() for line in text.splitlines() if line.strip()]
+    if not names:
+        names = [ep.module.partition(".")[0] for ep in dist.entry_points]
+    return sorted(set(names))
+
+
+def _top_level_location(dist: importlib_metadata.Distribution, name: str) -> Path | None:
+    """The folder of top-level package ``name`` (or its ``.py`` file), found without importing
+    it: the import finders (a ``.pth`` path entry, setuptools' editable finder mapping), else
+    the project folder ``direct_url.json`` names."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None:
+        if spec.submodule_search_locations:
+            return Path(next(iter(spec.submodule_search_locations)))
+        if spec.origin and spec.has_location:
+            return Path(spec.origin)
+    try:
+        origin = dist.origin
+    except ValueError:
+        return None
+    url = getattr(origin, "url", "") if origin is not None else ""
+    if not url.startswith("file://"):
+        return None
+    from urllib.parse import unquote, urlparse
+
+    project = Path(unquote(urlparse(url).path))
+    for root in (project, project / "src"):
+        if (root / name).is_dir():
+            return root / name
+        if (root / f"{name}.py").is_file():
+            return root / f"{name}.py"
+    return None
+
+
+def module_files(dist: importlib_metadata.Distribution) -> dict[str, Path]:
+    """Every Python source file ``dist`` provides: ``package/module.py`` -> its path.
+
+    A regular install lists them in its RECORD. An editable install records only a ``.pth``
+    or finder file, so its top-level packages are found where they really are (the import
+    finders, else the project folder of ``direct_url.json``) and walked. The names are the
+    same either way, so a lock file written against one compares with the other. Nothing is
+    imported.
+    """
+    found: dict[str, Path] = {}
+    if _is_editable(dist):
+        for name in _top_level_names(dist):
+            location = _top_level_location(dist, name)
+            if location is None:
+                continue
+            if location.is_file():
+                found[location.name] = location
+                continue
+            for path in sorted(location.rglob("*.py")):
+                rel = path.relative_to(location)
+                if any(part == "__pycache__" or part.startswith(".") for part in rel.parts):
+                    continue
+                found[f"{name}/{rel.as_posix()}"] = path
+        return found
+    for package_path in dist.files or ():
+        rel = package_path.as_posix()
+        if not rel.endswith(".py") or rel.startswith("../") or "__pycache__" in rel:
+            continue
+        found[rel] = Path(os.fspath(dist.locate_file(package_path)))
+    return dict(sorted(found.items()))
 
 
 def read_source(path: Path) -> str:

@@ -340,7 +340,7 @@ def test_help_shows_plain_metavars(command):
 
 def test_help_usage_names_the_arguments():
     assert "run [OPTIONS] KEY INPUTS..." in invoke("run", "--help").stdout
-    assert "validate [OPTIONS] TARGET" in invoke("validate", "--help").stdout
+    assert "validate [OPTIONS] [TARGET]" in invoke("validate", "--help").stdout
     assert "new [OPTIONS] [OUTPUT_DIR]" in invoke("new", "--help").stdout
 
 

@@ -310,12 +310,16 @@ def test_freeze_then_check_passes_and_fails_naming_the_upgrade(
     venv.cli("freeze", "-o", str(lock))
 
     locked = json.loads(lock.read_text(encoding="utf-8"))["packages"][NAMESPACE]
+    files = locked.pop("files")
     assert locked == {
         "distribution": NAME,
         "version": "0.1.0",
         "origin": "index",
         "functions": ["my_custom_function"],
     }
+    # The sha256 of every source file the wheel installed.
+    assert f"{PACKAGE}/__init__.py" in files
+    assert all(rel.startswith(f"{PACKAGE}/") and len(sha) == 64 for rel, sha in files.items())
     assert "matches" in venv.cli("check", str(lock)).stdout
 
     venv.install("--index-url", index_url, "--upgrade", NAME)
@@ -325,7 +329,9 @@ def test_freeze_then_check_passes_and_fails_naming_the_upgrade(
     assert f"package {NAMESPACE}: functions my_custom_function -> invert, my_custom_function" in (
         drift.stdout
     )
-    assert "2 difference(s)" in drift.stderr
+    # 0.2.0 changed the module that defines the functions.
+    assert f"~ package {NAMESPACE}: changed {PACKAGE}/" in drift.stdout
+    assert "3 difference(s)" in drift.stderr
 
 
 def test_an_index_that_is_down_fails_the_install_and_installs_nothing(tmp_path: Path) -> None:
@@ -405,7 +411,8 @@ def test_freeze_then_check_passes_and_fails_naming_an_edited_folder_file(
         saved.write_text("def clip_rescale(image:\n", encoding="utf-8")
 
         broken = git_venv.cli("check", str(lock), expect=1)
-        assert "- file clip_rescale.py: locked sha256" in broken.stdout
+        assert f"! file clip_rescale.py: does not parse: {saved}:1:" in broken.stdout
+        assert "not present" not in broken.stdout
         assert "skipped:" in broken.stderr and "clip_rescale.py" in broken.stderr
     finally:
         git_venv.env = _clean_environ(git_venv.root)

@@ -272,6 +272,56 @@ def test_editable_install_is_found_without_importing_it_and_edits_are_seen(
     assert edited["cache"] == "partial"
 
 
+@pytest.mark.parametrize("src_layout", [True, False], ids=["src-layout-pth", "flat-finder"])
+def test_check_names_a_file_of_an_editable_install_edited_after_freeze(
+    tmp_path: Path, src_layout: bool
+) -> None:
+    package = replace(
+        EDITABLE,
+        files={**EDITABLE.files, "oplab_editable/helpers.py": "OFFSET = 0\n"},
+    )
+    package = replace(package, src_layout=src_layout)
+    project = package.write(tmp_path / "projects")
+    env = Env(tmp_path / "env")
+    env.install(project, editable=True)
+    lock = tmp_path / "lock.json"
+
+    def cli(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(env.python), "-m", "openhcs_plugins.cli", *args],
+            env=env.env,
+            cwd=env.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == code, result.stdout + result.stderr
+        return result
+
+    cli("freeze", "-o", str(lock), "--functions-dir", str(env.folder))
+    locked = json.loads(lock.read_text(encoding="utf-8"))["packages"]["oplab_editable"]
+    assert sorted(locked["files"]) == [
+        "oplab_editable/__init__.py",
+        "oplab_editable/filters.py",
+        "oplab_editable/helpers.py",
+    ]
+    assert "matches" in cli("check", str(lock), "--functions-dir", str(env.folder)).stdout
+
+    # A module the entry point does not name: the functions stay the same, the code does not.
+    base = project / ("src" if src_layout else "") / "oplab_editable"
+    (base / "helpers.py").write_text("OFFSET = 1\n", encoding="utf-8")
+    changed = cli("check", str(lock), "--functions-dir", str(env.folder), code=1)
+    assert "~ package oplab_editable: changed oplab_editable/helpers.py" in changed.stdout
+    assert "1 difference(s)" in changed.stderr
+
+    (base / "filters.py").write_text("@numpy\ndef first(image:\n", encoding="utf-8")
+    broken = cli("check", str(lock), "--functions-dir", str(env.folder), code=1)
+    assert "~ package oplab_editable: changed oplab_editable/filters.py" in broken.stdout
+    assert f"! package oplab_editable: does not parse: {base / 'filters.py'}:2:" in broken.stdout
+    assert "! package oplab_editable: present but not loaded:" in broken.stdout
+    assert "not present" not in broken.stdout
+
+
 # -- the pytest plugin, installed ------------------------------------------------------------------
 
 PLUGIN_AUTHOR_TEST = """
