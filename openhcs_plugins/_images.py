@@ -82,11 +82,16 @@ def _to_uint8(plane: np.ndarray) -> np.ndarray:
 
 
 def write_preview(path: Path, before: np.ndarray, after: np.ndarray) -> None:
-    """A PNG with the middle slice before (left) and after (right), each contrast-stretched."""
+    """A PNG with the middle slice before (left) and after (right), each contrast-stretched.
+
+    ``after`` may be one plane (a ``VOLUMETRIC_TO_SLICE`` function's result)."""
     from PIL import Image
 
+    result = np.asarray(after)
+    if result.ndim == 2:
+        result = result[np.newaxis]
     left = _to_uint8(before[before.shape[0] // 2])
-    right = _to_uint8(np.asarray(after)[np.asarray(after).shape[0] // 2])
+    right = _to_uint8(result[result.shape[0] // 2])
     height = max(left.shape[0], right.shape[0])
     gap = 8
     canvas = np.full((height, left.shape[1] + gap + right.shape[1]), 255, dtype=np.uint8)

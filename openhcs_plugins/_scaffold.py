@@ -16,14 +16,23 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import runpy
+import shlex
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ScaffoldError", "generate_project", "template_answers", "template_dir"]
+__all__ = [
+    "ScaffoldError",
+    "generate_project",
+    "next_steps",
+    "project_namespace",
+    "template_answers",
+    "template_dir",
+]
 
 _TEMPLATE_NAME = "cookiecutter-template"
 _INSTALL_HINT = "install it with: python -m pip install 'openhcs-plugins[template]'"
@@ -167,7 +176,8 @@ def generate_project(
                 cookiecutter.main.cookiecutter(
                     str(template),
                     no_input=no_input,
-                    extra_context=answers,
+                    # The caller says what to do next, with the project's final path.
+                    extra_context={**answers, "_print_next_steps": "no"},
                     output_dir=str(staging / "out"),
                 )
             )
@@ -207,3 +217,31 @@ def _use_functions_code(project: Path, code: str) -> None:
         raise ScaffoldError(f"the generated project in {project} has no single functions module")
     modules[0].write_text(code if code.endswith("\n") else code + "\n", encoding="utf-8")
     (project / "tests" / "test_functions.py").unlink()
+
+
+def project_namespace(project: Path) -> str:
+    """The namespace a generated project registers its functions under (the name of its
+    ``openhcs.functions`` entry point in pyproject.toml, as the template writes it)."""
+    text = (project / "pyproject.toml").read_text(encoding="utf-8")
+    found = re.search(r'^\[project\.entry-points\."openhcs\.functions"\]\n(\w+) = ', text, re.M)
+    if found is None:  # the template always writes one; anything else is a template bug
+        raise ScaffoldError(
+            f"{project / 'pyproject.toml'} declares no openhcs.functions entry point"
+        )
+    return found.group(1)
+
+
+def next_steps(project: Path) -> str:
+    """What to do with a generated project: the commands, with its path as the user gave it."""
+    try:
+        where = project.relative_to(Path.cwd())
+    except ValueError:
+        where = project
+    return (
+        "Next steps:\n"
+        f"  cd {shlex.quote(str(where))}\n"
+        "  git init && git add . && git commit -m 'Project from the openhcs-plugins template'\n"
+        "  python -m pip install -e '.[test]'\n"
+        "  pytest\n"
+        f"  openhcs-plugins list --namespace {project_namespace(project)}"
+    )

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from openhcs_plugins._cli_help import PlainHelpGroup
 from openhcs_plugins.candidate import SourceKind, TrustLevel
 from openhcs_plugins.memory import AVAILABLE_MEMORY_TYPES
 from openhcs_plugins.registry import FunctionInfo, get_default_registry
@@ -33,15 +35,43 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=PlainHelpGroup,
 )
 # Not a terminal (pipes, CI logs): wide enough that keys and signatures are not folded.
 _WIDTH = None if sys.stdout.isatty() else 200
-out = Console(soft_wrap=True, width=_WIDTH)
-err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
+# No markup: paths, messages and hints (`pip install 'openhcs-plugins[gui]'`) print as they
+# are; the few coloured labels are styled with _styled.
+out = Console(soft_wrap=True, width=_WIDTH, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, width=_WIDTH, markup=False, highlight=False)
+
+
+def _styled(style: str, label: str, text: str = "") -> Text:
+    """``label`` in ``style``, then ``text`` exactly as it is."""
+    return Text.assemble((label, style), text)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"openhcs-plugins {version('openhcs-plugins')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    pass
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(_styled("bold red", "error:", f" {message}"))
     return typer.Exit(code)
 
 
@@ -50,11 +80,11 @@ def _print_validation_errors(errors: Any, filename: str) -> None:
         where = error.filename or filename
         if error.line_number:
             where += f":{error.line_number}"
-        err.print(f"[red]{where}[/]: {error.message}", highlight=False, markup=True)
+        err.print(_styled("red", where, f": {error.message}"))
         if error.code_snippet:
-            err.print(f"    {error.code_snippet.strip()}", highlight=False, markup=False)
+            err.print(f"    {error.code_snippet.strip()}")
         if error.hint:
-            err.print(f"    [dim]hint: {error.hint}[/]", highlight=False)
+            err.print(_styled("dim", f"    hint: {error.hint}"))
 
 
 def _manager(functions_dir: Path | None = None) -> Any:
@@ -74,17 +104,39 @@ def _settings(functions_dir: Path | None = None) -> Any:
 
 def _load_registry(
     *, refresh: bool = False, strict: bool = False, functions_dir: Path | None = None
-) -> list[str]:
-    """Register everything (packages and folder); returns problem lines to show."""
+) -> Any:
+    """Register everything (packages and folder); returns the LoadReport (problems to show,
+    keys the settings disabled)."""
     from openhcs_plugins.loader import PluginLoadError, load_plugins
 
     try:
         report = load_plugins(strict=strict, refresh=refresh, settings=_settings(functions_dir))
     except PluginLoadError as exc:
         for problem in exc.report.problems:
-            err.print(f"[red]{problem}[/]", highlight=False)
+            err.print(_styled("red", str(problem)))
         raise _fail(f"{len(exc.report.problems)} plugin problem(s) (--strict)") from exc
-    return [str(problem) for problem in report.problems]
+    return report
+
+
+def _entry(key: str, report: Any) -> Any:
+    """The registry entry of ``key``, or a failure that says why there is none: disabled (and
+    the command that enables it) or not registered (with close keys)."""
+    from openhcs_plugins.loader import disabled_names
+
+    try:
+        return get_default_registry().entry(key)
+    except KeyError as exc:
+        if key in report.disabled:
+            switch = _switch_for(key, disabled_names())
+            raise _fail(
+                f"function {key} is disabled; enable it with: openhcs-plugins enable {switch}"
+            ) from exc
+        raise _fail(str(exc.args[0])) from exc
+
+
+def _switch_for(key: str, disabled: frozenset[str]) -> str:
+    """What `enable` takes to switch ``key`` on again: the key, or its disabled namespace."""
+    return key if key in disabled else key.partition(":")[0]
 
 
 FunctionsDir = Annotated[
@@ -103,7 +155,9 @@ def list_functions(
     memory_type: Annotated[
         str | None, typer.Option("--memory-type", "-m", help="Only this memory type.")
     ] = None,
-    namespace: Annotated[str | None, typer.Option("--namespace", "-n")] = None,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", "-n", help="Only this namespace (lab_filters).")
+    ] = None,
     source: Annotated[
         str | None, typer.Option("--source", help="entry_point, folder, editor or api.")
     ] = None,
@@ -116,7 +170,7 @@ def list_functions(
         raise _fail(f"unknown memory type {memory_type!r}; use one of {AVAILABLE_MEMORY_TYPES}")
     if source is not None and source not in {s.value for s in SourceKind}:
         raise _fail(f"unknown source {source!r}; use one of {[s.value for s in SourceKind]}")
-    problems = _load_registry(refresh=refresh, strict=strict, functions_dir=functions_dir)
+    report = _load_registry(refresh=refresh, strict=strict, functions_dir=functions_dir)
     infos = get_default_registry().infos(
         memory_type=memory_type, namespace=namespace, source=source
     )
@@ -124,8 +178,15 @@ def list_functions(
         print(json.dumps([info.to_dict() for info in infos], indent=2))
     else:
         _print_table(infos)
-    for problem in problems:
-        err.print(f"[yellow]skipped:[/] {problem}", highlight=False)
+    for problem in report.problems:
+        err.print(_styled("yellow", "skipped:", f" {problem}"))
+    if report.disabled:
+        from openhcs_plugins.loader import disabled_names
+
+        names = disabled_names()
+        err.print(f"{len(report.disabled)} disabled (not listed): {', '.join(report.disabled)}")
+        for switch in sorted({_switch_for(key, names) for key in report.disabled}):
+            err.print(f"  enable with: openhcs-plugins enable {switch}")
 
 
 def _print_table(infos: list[FunctionInfo]) -> None:
@@ -153,14 +214,9 @@ def info(
     """Show a function's signature, doc, provenance and validation state."""
     from openhcs_plugins.registry import split_key
 
-    _load_registry(functions_dir=functions_dir)
+    report = _load_registry(functions_dir=functions_dir)
     namespace, name = split_key(key)
-    registry = get_default_registry()
-    full_key = f"{namespace}:{name}"
-    try:
-        entry = registry.entry(full_key)
-    except KeyError as exc:
-        raise _fail(str(exc.args[0])) from exc
+    entry = _entry(f"{namespace}:{name}", report)
     data = entry.info.to_dict()
     data["doc"] = entry.info.doc
     data["state"] = entry.state
@@ -169,7 +225,7 @@ def info(
     for field, value in data.items():
         if value is None or value == "" or field == "parameters":
             continue
-        out.print(f"[bold]{field}[/]: {value}", highlight=False)
+        out.print(_styled("bold", field, f": {value}"))
 
 
 ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip")
@@ -190,7 +246,9 @@ def validate(
             "--trust", help="Check files as this trust level (default: the folder's setting)."
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON (an array for a folder).")
+    ] = False,
     isolated: Annotated[
         bool,
         typer.Option(
@@ -210,8 +268,12 @@ def validate(
         files = sorted(path.glob("*.py"))
         if not files:
             raise _fail(f"{path}: no .py files in this folder")
+        # A package's folder (src/pkg): checked as it will be once installed, at the entry
+        # points' trust level, and its modules without functions (__init__.py) are not errors.
+        package = (path / "__init__.py").is_file()
         reports = [
-            _validate_file(f, trust, settings, quiet=as_json, isolated=isolated) for f in files
+            _validate_file(f, trust, settings, quiet=as_json, isolated=isolated, package=package)
+            for f in files
         ]
         if as_json:
             print(json.dumps(reports, indent=2))
@@ -252,29 +314,41 @@ def _print_load_report(target: str, report: Any, as_json: bool) -> None:
         print(json.dumps(data, indent=2))
         return
     for problem in report.problems:
-        err.print(f"[red]{problem}[/]", highlight=False, markup=True)
+        err.print(_styled("red", str(problem)))
     for warning in report.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err.print(_styled("yellow", "warning:", f" {warning}"))
     if not report.problems:
         names = ", ".join(report.registered) or "(no functions)"
-        out.print(f"[green]ok[/] {target}: {names}", highlight=False)
+        out.print(_styled("green", "ok", f" {target}: {names}"))
 
 
 def _validate_file(
-    path: Path, trust: TrustLevel | None, settings: Any, *, quiet: bool, isolated: bool = False
+    path: Path,
+    trust: TrustLevel | None,
+    settings: Any,
+    *,
+    quiet: bool,
+    isolated: bool = False,
+    package: bool = False,
 ) -> dict[str, Any]:
+    from openhcs_plugins._inspection import NO_FUNCTIONS_MESSAGE
     from openhcs_plugins.validation import validate_code
 
-    level = trust if trust is not None else settings.trust.level_for("folder")
+    source = "entry_point" if package else "folder"
+    level = trust if trust is not None else settings.trust.level_for(source)
     result = validate_code(
         path.read_bytes(), trust=level, policy=settings.import_policy(), filename=str(path)
     )
+    if package and any(e.message == NO_FUNCTIONS_MESSAGE for e in result.errors):
+        if not quiet:
+            out.print(f"skipped {path}: no memory-decorated functions (a module of the package)")
+        return {"file": str(path), "valid": True, "functions": [], "errors": [], "warnings": []}
     _print_validation_errors(result.errors, str(path))
     for warning in result.warnings:
         line = f":{warning.line_number}" if warning.line_number else ""
-        err.print(f"[yellow]{path}{line}: warning:[/] {warning.message}", highlight=False)
+        err.print(_styled("yellow", f"{path}{line}: warning:", f" {warning.message}"))
     if result.is_valid and not quiet:
-        out.print(f"[green]ok[/] {path}: {', '.join(result.function_names)}", highlight=False)
+        out.print(_styled("green", "ok", f" {path}: {', '.join(result.function_names)}"))
     report = _result_json(result, str(path))
     if isolated:
         from openhcs_plugins.isolation import validate_in_worker
@@ -285,7 +359,7 @@ def _validate_file(
         report["valid"] = report["valid"] and check.ok
         if not quiet:
             for line in check.lines():
-                (out if check.ok else err).print(line, highlight=False, markup=False)
+                (out if check.ok else err).print(line)
     return report
 
 
@@ -328,17 +402,15 @@ def add(
         raise _fail(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     manager = _manager(functions_dir)
     try:
-        funcs = manager.register_from_code(code, persist=True, replace=replace)
+        funcs = manager.register_from_code(code, persist=True, replace=replace, filename=str(path))
     except ValidationError as exc:
         _print_validation_errors(getattr(exc, "errors", [exc]), str(path))
         raise typer.Exit(1) from exc
     except (FileExistsError, ValueError, KeyError) as exc:
         raise _fail(f"{path}: {exc}") from exc
     for func in funcs:
-        out.print(
-            f"[green]added[/] openhcs:{func.__name__} -> {manager.path_for(func.__name__)}",
-            highlight=False,
-        )
+        saved = manager.path_for(func.__name__)
+        out.print(_styled("green", "added", f" openhcs:{func.__name__} -> {saved}"))
 
 
 @app.command()
@@ -351,18 +423,26 @@ def remove(
 
     namespace, bare = split_key(name)
     if namespace != "openhcs":
+        key = f"{namespace}:{bare}"
+        info_ = _entry(key, _load_registry(functions_dir=functions_dir)).info
+        dist = info_.provenance.distribution
+        uninstall = f"uninstall it with: python -m pip uninstall {dist}, or " if dist else ""
         raise _fail(
-            f"{name}: only folder functions (openhcs:...) can be removed; uninstall the "
-            f"package that provides namespace {namespace!r} with pip, or `disable` it"
+            f"{key}: only folder functions (openhcs:...) can be removed; {key} comes from "
+            f"{info_.provenance.describe()}: {uninstall}switch the function off with: "
+            f"openhcs-plugins disable {key}"
         )
     manager = _manager(functions_dir)
     try:
+        path = manager.path_for(bare)
+        had_file = path.is_file()
         removed = manager.delete_custom_function(bare)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
     if not removed:
         raise _fail(f"no custom function {bare!r} in {manager.storage_dir}")
-    out.print(f"[green]removed[/] openhcs:{bare}", highlight=False)
+    deleted = f" (deleted {path})" if had_file and not path.exists() else ""
+    out.print(_styled("green", "removed", f" openhcs:{bare}{deleted}"))
 
 
 @app.command()
@@ -505,10 +585,10 @@ def run_on_files(
                 if preview is not None and not previewed:
                     write_preview(preview, stack, image)
                     previewed = True
-                out.print(f"[green]wrote[/] {target}", highlight=False)
+                out.print(_styled("green", "wrote", f" {target}"))
             except Exception as exc:
                 failures.append((path, f"{type(exc).__name__}: {exc}"))
-                err.print(f"[red]failed[/] {path}: {type(exc).__name__}: {exc}", highlight=False)
+                err.print(_styled("red", "failed", f" {path}: {type(exc).__name__}: {exc}"))
     finally:
         if runner is not None:
             runner.close()
@@ -545,14 +625,10 @@ def run(
     from openhcs_plugins._params import ParameterError, parse_params
     from openhcs_plugins.registry import split_key
 
-    _load_registry(functions_dir=functions_dir)
+    report = _load_registry(functions_dir=functions_dir)
     namespace, name = split_key(key)
     full_key = f"{namespace}:{name}"
-    registry = get_default_registry()
-    try:
-        info_ = registry.info(full_key)
-    except KeyError as exc:
-        raise _fail(str(exc.args[0])) from exc
+    info_ = _entry(full_key, report).info
     try:
         params = parse_params(info_, param or [])
     except ParameterError as exc:
@@ -597,7 +673,7 @@ def demo(
         else:
             manager.register_from_code(code, persist=True)
     manager.load_all_custom_functions()
-    out.print(f"example functions saved in [bold]{manager.storage_dir}[/]", highlight=False)
+    out.print(Text.assemble("example functions saved in ", (str(manager.storage_dir), "bold")))
     _print_table(get_default_registry().infos(namespace="openhcs"))
     image_path = output_dir / "cells.tif"
     write_stack(
@@ -616,9 +692,12 @@ def demo(
     if failures:
         raise _fail(f"the demo run failed: {failures[0][1]}")
     out.print(
-        f"[bold green]demo done[/]: input {image_path}, output {result_path}, preview "
-        f"{preview_path} (all in {output_dir.resolve()})",
-        highlight=False,
+        _styled(
+            "bold green",
+            "demo done",
+            f": input {image_path}, output {result_path}, preview {preview_path} "
+            f"(all in {output_dir.resolve()})",
+        )
     )
 
 
@@ -634,16 +713,16 @@ def freeze(
     from openhcs_plugins.lockfile import freeze as freeze_infos
     from openhcs_plugins.lockfile import write_lock
 
-    problems = _load_registry(functions_dir=functions_dir)
+    problems = _load_registry(functions_dir=functions_dir).problems
     data = freeze_infos(get_default_registry().infos())
     if output is None:
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
         write_lock(output, data)
         counts = f"{len(data['packages'])} package(s), {len(data['folder'])} folder file(s)"
-        out.print(f"wrote {output}: {counts}", highlight=False)
+        out.print(f"wrote {output}: {counts}")
     for problem in problems:
-        err.print(f"[yellow]not locked (skipped):[/] {problem}", highlight=False)
+        err.print(_styled("yellow", "not locked (skipped):", f" {problem}"))
 
 
 @app.command()
@@ -667,7 +746,7 @@ def check(
         command += f" --functions-dir {shlex.quote(str(functions_dir))}"
     note = upgrade_note(locked, command)
     if note is not None:
-        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+        err.print(_styled("yellow", "note:", f" {note}"))
     settings = _settings(functions_dir)
     report = load_plugins(settings=settings)
     drifts = check_lock(
@@ -679,13 +758,13 @@ def check(
     )
     # A package or file that fails to load is missing from the registry: say why.
     for problem in report.problems:
-        err.print(f"[yellow]skipped:[/] {escape(str(problem))}", highlight=False)
+        err.print(_styled("yellow", "skipped:", f" {problem}"))
     if not drifts:
-        out.print(f"[green]ok[/]: the environment matches {lockfile}", highlight=False)
+        out.print(_styled("green", "ok", f": the environment matches {lockfile}"))
         return
     for drift in drifts:
         colour = {"missing": "red", "extra": "yellow"}.get(drift.kind, "magenta")
-        out.print(f"[{colour}]{escape(str(drift))}[/]", highlight=False)
+        out.print(_styled(colour, str(drift)))
     raise _fail(f"{len(drifts)} difference(s) from {lockfile}")
 
 
@@ -720,16 +799,16 @@ def new(
     option: Options = None,
 ) -> None:
     """Create a plugin package from the cookiecutter template."""
-    from openhcs_plugins._scaffold import ScaffoldError, generate_project
+    from openhcs_plugins._scaffold import ScaffoldError, generate_project, next_steps
 
     try:
         project = generate_project(output_dir, no_input=no_input, options=_parse_options(option))
     except ScaffoldError as exc:
         for problem in exc.problems:
-            err.print(f"[red]-[/] {problem}", highlight=False)
+            err.print(_styled("red", "-", f" {problem}"))
         raise _fail(str(exc)) from exc
-    out.print(f"[green]created[/] {project}", highlight=False)
-    out.print("next: cd into it, `pip install -e .[test]`, `pytest`; see its README")
+    out.print(_styled("green", "created", f" {project}"))
+    out.print(next_steps(project))
 
 
 @app.command()
@@ -742,7 +821,12 @@ def promote(
     functions_dir: FunctionsDir = None,
 ) -> None:
     """Turn a folder function into a package made from the template, keeping its code."""
-    from openhcs_plugins._scaffold import ScaffoldError, generate_project
+    from openhcs_plugins._scaffold import (
+        ScaffoldError,
+        generate_project,
+        next_steps,
+        project_namespace,
+    )
     from openhcs_plugins.registry import split_key
     from openhcs_plugins.validation import validate_code
 
@@ -775,13 +859,18 @@ def promote(
         project = generate_project(output_dir, no_input=True, options=options, functions_code=code)
     except ScaffoldError as exc:
         for problem in exc.problems:
-            err.print(f"[red]-[/] {problem}", highlight=False)
+            err.print(_styled("red", "-", f" {problem}"))
         raise _fail(str(exc)) from exc
     _describe_promoted_code(project, bare, code, memory_type)
-    out.print(f"[green]created[/] {project} from {source_path}", highlight=False)
+    out.print(_styled("green", "created", f" {project} from {source_path}"))
+    out.print(next_steps(project))
+    key = f"{project_namespace(project)}:{bare}"
+    remove = f"openhcs-plugins remove {bare}"
+    if functions_dir is not None:
+        remove += f" --functions-dir {shlex.quote(str(functions_dir))}"
     out.print(
-        "the folder function is unchanged; once the package is installed, remove it with "
-        f"`openhcs-plugins remove {bare}` (its key becomes <namespace>:{bare})"
+        f"The folder function is unchanged; once the package is installed (as {key}), remove "
+        f"the folder copy with: {remove}"
     )
 
 
@@ -843,15 +932,17 @@ def _describe_promoted_code(project: Path, name: str, code: str, memory_type: st
         out.print(
             f"added to the dependencies in {pyproject}: {', '.join(requirements)} "
             "(imported by the code; add lower bounds if it needs them)",
-            highlight=False,
         )
     elif requirements:
         unknown += requirements
     if unknown:
         err.print(
-            f"[yellow]warning:[/] the code imports {', '.join(unknown)}; add the "
-            f"distribution(s) that provide them to the dependencies in {pyproject}",
-            highlight=False,
+            _styled(
+                "yellow",
+                "warning:",
+                f" the code imports {', '.join(unknown)}; add the distribution(s) that "
+                f"provide them to the dependencies in {pyproject}",
+            )
         )
 
 
@@ -861,7 +952,6 @@ def doctor(
     functions_dir: FunctionsDir = None,
 ) -> None:
     """Which frameworks and devices are usable, broken plugins, and the cache's state."""
-    from rich.markup import escape
 
     from openhcs_plugins._conversion import framework_status
     from openhcs_plugins.loader import discovery_cache_info, load_plugins
@@ -893,19 +983,18 @@ def doctor(
     table.add_column("usable")
     table.add_column("detail", overflow="fold")
     for mt, (ok, detail) in frameworks.items():
-        # the detail is text: escaped, so the extras of an install command ([torch]) stay
-        table.add_row(mt.value, "[green]yes[/]" if ok else "[red]no[/]", escape(detail))
+        table.add_row(mt.value, Text("yes", "green") if ok else Text("no", "red"), detail)
     out.print(table)
-    out.print(f"functions folder: {settings.functions_path()}", highlight=False)
-    out.print(f"{len(report.registered)} function(s) registered", highlight=False)
+    out.print(f"functions folder: {settings.functions_path()}")
+    out.print(f"{len(report.registered)} function(s) registered")
     for problem in report.problems:
-        out.print(f"[red]broken:[/] {problem}", highlight=False)
+        out.print(_styled("red", "broken:", f" {problem}"))
     for warning in report.warnings:
-        out.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    out.print(str(cache), highlight=False)
-    out.print("isolated runner (trust level 'strict', --isolated):", highlight=False)
+        out.print(_styled("yellow", "warning:", f" {warning}"))
+    out.print(str(cache))
+    out.print("isolated runner (trust level 'strict', --isolated):")
     for line in protections.lines():
-        out.print(f"  {line}", highlight=False, markup=False)
+        out.print(f"  {line}")
 
 
 @app.command()
@@ -926,7 +1015,7 @@ def disable(
         )
     except ValueError as exc:
         raise _fail(str(exc)) from exc
-    out.print(str(change), highlight=False)
+    out.print(str(change))
 
 
 @app.command()
@@ -940,7 +1029,7 @@ def enable(
         change = enable_name(name)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
-    out.print(str(change), highlight=False)
+    out.print(str(change))
 
 
 cache_app = typer.Typer(help="The discovery cache.", no_args_is_help=True)
@@ -952,7 +1041,7 @@ def cache_clear() -> None:
     from openhcs_plugins.loader import clear_discovery_cache
 
     removed = clear_discovery_cache()
-    out.print(f"removed {len(removed)} cache file(s)", highlight=False)
+    out.print(f"removed {len(removed)} cache file(s)")
 
 
 @cache_app.command("info")
@@ -960,12 +1049,22 @@ def cache_show() -> None:
     """Where the cache is and whether it matches this environment."""
     from openhcs_plugins.loader import discovery_cache_info
 
-    out.print(str(discovery_cache_info()), highlight=False)
+    out.print(str(discovery_cache_info()))
 
 
 @app.command()
 def gui() -> None:
     """Open the Qt window: function editor, function list and settings (needs the gui extra)."""
+    import os
+
+    # Without a display Qt aborts the process (exit 134) with a message about its xcb plugin.
+    display_vars = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    if sys.platform.startswith("linux") and not any(os.environ.get(v) for v in display_vars):
+        raise _fail(
+            "no display: DISPLAY and WAYLAND_DISPLAY are not set, so Qt cannot open a window. "
+            "Run it in a desktop session (or over `ssh -X`), or without a visible window: "
+            "QT_QPA_PLATFORM=offscreen openhcs-plugins gui"
+        )
     try:
         from openhcs_plugins.gui import main as gui_main
     except ImportError as exc:  # no Qt binding: the message says what to install
@@ -998,7 +1097,7 @@ def _print_settings_warnings() -> None:
         if issubclass(category, SettingsWarning):
             if str(message) not in shown:
                 shown.add(str(message))
-                err.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
+                err.print(_styled("yellow", "warning:", f" {message}"))
         else:
             python_display(message, category, *args, **kwargs)
 

@@ -1137,10 +1137,13 @@ class IsolatedRunner:
         filename: str = "<isolated>",
         module: str | None = None,
         limits: IsolationLimits | None = None,
+        key: str | None = None,
         **limit_overrides: Any,
     ) -> None:
         if (source_text is None) == (module is None):
             raise ValueError("give either source_text or module")
+        #: the registry key of the function (``runner_for``), named in contract errors.
+        self.key = key
         self.source_text = source_text
         self.module = module
         self.function_name = function_name
@@ -1316,12 +1319,19 @@ class IsolatedRunner:
 
     def apply(self, image: Any, *args: Any, **params: Any) -> Any:
         """Like :meth:`call`, but as :meth:`FunctionRegistry.call` runs functions: a
-        ``PURE_2D`` function runs plane by plane on a 3D stack."""
+        ``PURE_2D`` function runs plane by plane on a 3D stack, and the result is checked
+        against the contract (:func:`~openhcs_plugins.registry.check_result`)."""
+        from openhcs_plugins.registry import check_result
+
         self.start()
-        info = self._functions.get(self._name(None))
+        name = self._name(None)
+        info = self._functions.get(name)
         if info is not None and info.contract == "PURE_2D" and np.ndim(image) == 3:
             params.setdefault("slice_by_slice", True)
-        return self.call(image, *args, **params)
+        result = self.call(image, *args, **params)
+        if info is not None:
+            check_result(self.key or name, info.contract, image, result)
+        return result
 
     def call_function(self, name: str, image: Any, *args: Any, **params: Any) -> Any:
         """Run function ``name`` of the loaded code on ``image``."""
@@ -1799,7 +1809,7 @@ def runner_for(info: FunctionInfo, *, limits: IsolationLimits | None = None) -> 
         location = _package_location(module)
         if location:
             limits = replace(limits, visible_paths=(*limits.visible_paths, location))
-        return IsolatedRunner(module=module, function_name=info.name, limits=limits)
+        return IsolatedRunner(module=module, function_name=info.name, limits=limits, key=info.key)
     if provenance.file is None:
         raise LoadFailed(
             f"{info.key} was registered from {provenance.describe()} and has no file to run "
@@ -1821,7 +1831,7 @@ def runner_for(info: FunctionInfo, *, limits: IsolationLimits | None = None) -> 
             filename=str(path),
             hint="list the functions again (openhcs-plugins list) and rerun",
         )
-    return IsolatedRunner(text, info.name, filename=str(path), limits=limits)
+    return IsolatedRunner(text, info.name, filename=str(path), limits=limits, key=info.key)
 
 
 def _package_location(module: str) -> str:

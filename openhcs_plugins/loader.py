@@ -1177,7 +1177,8 @@ def validate_distribution(
         problem = Problem(
             origin=name,
             message=f"no distribution {name!r} is installed in this environment ({sys.prefix})",
-            hint="install it (`pip install ...`), or pass a wheel/sdist file or a folder",
+            hint=f"install it (`python -m pip install {name}`), or pass a wheel/sdist file or "
+            "a folder",
             distribution=name,
             kind="not-installed",
         )

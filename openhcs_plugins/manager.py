@@ -58,7 +58,7 @@ from openhcs_plugins.registry import (
 )
 from openhcs_plugins.settings import Settings, load_settings
 from openhcs_plugins.signals import custom_function_signals
-from openhcs_plugins.sources import FolderSource, Problem
+from openhcs_plugins.sources import FolderSource, Problem, read_source
 from openhcs_plugins.validation import (
     ValidationError,
     ValidationResult,
@@ -133,17 +133,23 @@ def _function_spans(code: str) -> dict[str, tuple[int, int]]:
     }
 
 
+def kept_lines(code: str, drop: set[str]) -> list[int]:
+    """The line numbers of ``code`` that :func:`without_functions` keeps, in order: line ``i``
+    of its text is line ``kept_lines(code, drop)[i - 1]`` of ``code``."""
+    dropped: set[int] = set()
+    for name, (start, end) in _function_spans(code).items():
+        if name in drop:
+            dropped.update(range(start, end + 1))
+    return [n for n in range(1, len(code.splitlines()) + 1) if n not in dropped]
+
+
 def without_functions(code: str, drop: set[str]) -> str:
     """``code`` with the top-level functions named in ``drop`` (and their decorators and the
     comments directly above them) removed."""
     if not drop:
         return code
     lines = code.splitlines(keepends=True)
-    dropped: set[int] = set()
-    for name, (start, end) in _function_spans(code).items():
-        if name in drop:
-            dropped.update(range(start, end + 1))
-    text = "".join(line for number, line in enumerate(lines, 1) if number not in dropped)
+    text = "".join(lines[number - 1] for number in kept_lines(code, drop))
     text = text.rstrip() + "\n"
     used = {
         node.id
@@ -311,13 +317,15 @@ class CustomFunctionManager:
 
     # -- registering --------------------------------------------------------------------------
     def _prepare(
-        self, code: str, *, persist: bool, replacing: set[str]
+        self, code: str, *, persist: bool, replacing: set[str], filename: str = "<editor>"
     ) -> list[tuple[Candidate, StaticFunction, Callable[..., Any]]]:
-        """Validate and execute ``code`` (split per function) without changing anything."""
+        """Validate and execute ``code`` (split per function) without changing anything.
+
+        ``filename`` names the code in the errors about it as a whole (``add FILE``)."""
         trust = self._trust_level("editor")
-        result = self._validate(code, trust, "<editor>")
+        result = self._validate(code, trust, filename)
         if not result.is_valid:
-            raise result.as_error("<editor>")
+            raise result.as_error(filename)
         names = list(result.function_names)
         prepared = []
         for name, text in split_functions(code, names).items():
@@ -336,12 +344,18 @@ class CustomFunctionManager:
             try:
                 func = load_checked(candidate, function)
             except CodeExecutionError as exc:
+                where, line = exc.filename, exc.line_number
+                if filename != "<editor>":  # the code's own file and line, not the part's
+                    kept = kept_lines(code, set(names) - {name}) if len(names) > 1 else []
+                    where = filename
+                    if kept and 0 < line <= len(kept):
+                        line = kept[line - 1]
                 raise ValidationError(
                     f"Code execution failed: {exc.message}",
-                    exc.line_number,
+                    line,
                     exc.code_snippet,
                     rule="execution",
-                    filename=exc.filename,
+                    filename=where,
                     function=name,
                     hint="fix the error; nothing was registered or saved",
                 ) from exc
@@ -388,7 +402,12 @@ class CustomFunctionManager:
         return [func for _, _, func in prepared]
 
     def register_from_code(
-        self, code: str, persist: bool = True, *, replace: bool = False
+        self,
+        code: str,
+        persist: bool = True,
+        *,
+        replace: bool = False,
+        filename: str = "<editor>",
     ) -> list[Callable[..., Any]]:
         """Validate ``code``, run it, register its decorated functions as ``openhcs:<name>``
         and (``persist=True``) save each in ``{storage_dir}/{name}.py``.
@@ -397,16 +416,18 @@ class CustomFunctionManager:
         before any side effect when the code is invalid or fails to run, and
         :class:`FileExistsError` when a saved function of that name exists (use
         :meth:`update_custom_function`, or ``replace=True`` to replace every saved function
-        the code defines again, all or nothing).
+        the code defines again, all or nothing). ``filename`` is the code's file, named in
+        errors (``openhcs-plugins add FILE``); editor code has none.
         """
         with folder_lock(self.storage_dir):
             if replace and persist:
                 names = set(
-                    self._validate(code, self._trust_level("editor"), "<editor>").function_names
+                    self._validate(code, self._trust_level("editor"), filename).function_names
                 )
-                funcs = self._replace(names, code, required=False)
+                funcs = self._replace(names, code, required=False, filename=filename)
             else:
-                funcs = self._commit(self._prepare(code, persist=persist, replacing=set()))
+                prepared = self._prepare(code, persist=persist, replacing=set(), filename=filename)
+                funcs = self._commit(prepared)
         custom_function_signals.functions_changed.emit()
         return funcs
 
@@ -423,7 +444,7 @@ class CustomFunctionManager:
         return funcs
 
     def _replace(
-        self, old_names: set[str], code: str, *, required: bool
+        self, old_names: set[str], code: str, *, required: bool, filename: str = "<editor>"
     ) -> list[Callable[..., Any]]:
         """Save and register ``code`` over the saved functions ``old_names`` (with the folder
         lock held). Their files are removed when the code saves them elsewhere (a rename);
@@ -440,7 +461,7 @@ class CustomFunctionManager:
                     f"{path} defines several functions ({names}); edit that file, or "
                     "delete the function and register it again"
                 )
-        prepared = self._prepare(code, persist=True, replacing=set(found))
+        prepared = self._prepare(code, persist=True, replacing=set(found), filename=filename)
         new_paths = {candidate.path for candidate, _, _ in prepared}
         moved = {name: path for name, (path, _) in found.items() if path not in new_paths}
         old_entries = {}
@@ -463,12 +484,17 @@ class CustomFunctionManager:
 
     def delete_custom_function(self, name: str) -> bool:
         """Unregister ``openhcs:<name>`` and delete its file. False when there is no such
-        saved function. A hand-written file defining several functions keeps the others."""
+        saved function. A hand-written file defining several functions keeps the others.
+
+        A ``{name}.py`` that does not validate (or parse, or decode) is deleted too; a valid
+        ``{name}.py`` that defines other functions raises :class:`ValueError` naming them."""
         _check_name(name)
         with folder_lock(self.storage_dir):
             found = self._defining_file(name)
             key = make_key(OPENHCS_NAMESPACE, name)
             if found is None:
+                if self.path_for(name).is_file():
+                    return self._delete_unregistered_file(name)
                 removed = self.adapter.remove(key) if self._is_editor_entry(key) else False
                 if removed:
                     custom_function_signals.functions_changed.emit()
@@ -481,6 +507,27 @@ class CustomFunctionManager:
             else:
                 atomic_delete(path)
             self.adapter.remove(key)
+        custom_function_signals.functions_changed.emit()
+        return True
+
+    def _delete_unregistered_file(self, name: str) -> bool:
+        """Delete ``{name}.py`` when it does not validate (it registered nothing, but it is the
+        user's file and ``remove NAME`` is how they get rid of it). A valid file that defines
+        other functions is kept: the error names them and the file."""
+        path = self.path_for(name)
+        try:
+            text = read_source(path)
+        except (UnicodeDecodeError, OSError):
+            result = None
+        else:
+            result = self._validate(text, self._trust_level("folder"), str(path))
+        if result is not None and result.is_valid:
+            commands = "; ".join(f"openhcs-plugins remove {n}" for n in result.function_names)
+            raise ValueError(
+                f"{path} defines {', '.join(result.function_names)}, not {name!r}; remove "
+                f"those with: {commands}"
+            )
+        atomic_delete(path)
         custom_function_signals.functions_changed.emit()
         return True
 

@@ -247,7 +247,7 @@ class ContractChecker:
             detect_memory_type,
         )
         from openhcs_plugins.memory import CONTRACT_ATTRIBUTE
-        from openhcs_plugins.registry import FunctionLoadError
+        from openhcs_plugins.registry import ContractError, FunctionLoadError, check_result
 
         report = ContractReport() if report is None else report
         info = self.registry.info(key)
@@ -298,13 +298,10 @@ class ContractChecker:
         if kind != info.output_memory_type:
             report.failed[key] = f"returned a {kind} array; it declares {info.output_memory_type}"
             return report
-        ndim = len(head.shape)
-        wanted = (2, 3) if contract == "VOLUMETRIC_TO_SLICE" else (3,)
-        if ndim not in wanted:
-            report.failed[key] = (
-                f"returned shape {tuple(head.shape)} for a {shape} (C, Y, X) stack; "
-                f"expected {' or '.join(map(str, wanted))} dimensions"
-            )
+        try:
+            check_result(key, contract, image, result)
+        except ContractError as exc:
+            report.failed[key] = exc.reason
             return report
         if info.input_memory_type == "numpy" and not np.array_equal(source, original):
             report.failed[key] = "modified its input array in place; return a new array"

@@ -37,11 +37,13 @@ from openhcs_plugins.memory import (
 )
 
 __all__ = [
+    "ContractError",
     "FunctionInfo",
     "FunctionLoadError",
     "FunctionRegistry",
     "RegistryCollisionError",
     "RegistryEntry",
+    "check_result",
     "get_default_registry",
     "info_from_callable",
     "info_from_static",
@@ -147,6 +149,47 @@ class FunctionLoadError(RuntimeError):
         if info.provenance.line:
             where += f":{info.provenance.line}"
         super().__init__(f"cannot load {info.key} ({where}): {reason}")
+
+
+class ContractError(ValueError):
+    """A function returned what its processing contract does not allow (a ``(Y, X)`` plane
+    for a ``(C, Y, X)`` stack, or no array at all)."""
+
+    def __init__(self, key: str, contract: str, message: str) -> None:
+        self.key = key
+        self.contract = contract
+        #: what is wrong, without the key and contract.
+        self.reason = message
+        super().__init__(f"{key} (contract {contract}) {message}")
+
+
+def check_result(key: str, contract: str, image: Any, result: Any) -> None:
+    """Raise :class:`ContractError` unless ``result`` (or the image of an ``(image,
+    metadata...)`` tuple) is an array with as many dimensions as ``image`` (``image``'s or one
+    fewer for ``VOLUMETRIC_TO_SLICE``: a stack to one plane).
+
+    Every way of running a function checks here: :meth:`FunctionRegistry.call` (the Python
+    API and ``openhcs-plugins run``), the isolated runner and the ``openhcs_contract`` fixture.
+    """
+    head = result[0] if type(result) is tuple and result else result
+    shape = getattr(head, "shape", None)
+    if shape is None:
+        raise ContractError(key, contract, f"returned {type(head).__name__}, not an array")
+    got, given = tuple(int(n) for n in shape), tuple(int(n) for n in image.shape)
+    wanted = [len(given)]
+    if contract == "VOLUMETRIC_TO_SLICE":
+        wanted.insert(0, len(given) - 1)
+    if len(got) in wanted:
+        return
+    expected = " or ".join(map(str, wanted))
+    message = f"returned shape {got} for a {given} input; expected {expected} dimensions"
+    if len(given) == 3:
+        message += " (a (C, Y, X) stack in gives a (C, Y, X) stack out"
+        if len(got) == 2:
+            message += "; keep the channel axis, e.g. `image.max(axis=0, keepdims=True)`, "
+            message += 'or declare contract="VOLUMETRIC_TO_SLICE"'
+        message += ")"
+    raise ContractError(key, contract, message)
 
 
 Loader = Callable[[], Callable[..., Any]]
@@ -324,14 +367,18 @@ class FunctionRegistry:
 
         ``output`` asks for another type. ``PURE_2D`` functions run plane by plane on a
         ``(C, Y, X)`` stack and are restacked. ``(image, metadata)`` returns keep the metadata.
+        A result that breaks the function's contract raises :class:`ContractError`
+        (:func:`check_result`).
         """
         func = self.get(key)
         caller_type = detect_memory_type(image)
         target = MemoryType(output) if output is not None else caller_type
-        if getattr(func, CONTRACT_ATTRIBUTE, "FLEXIBLE") == "PURE_2D" and len(image.shape) == 3:
+        contract = getattr(func, CONTRACT_ATTRIBUTE, "FLEXIBLE")
+        if contract == "PURE_2D" and len(image.shape) == 3:
             result = func(image, slice_by_slice=True, **params)
         else:
             result = func(image, **params)
+        check_result(key, contract, image, result)
         if type(result) is tuple and result:
             return (convert_memory(result[0], target), *result[1:])
         return convert_memory(result, target)

@@ -79,11 +79,12 @@ class Problem:
     kind: str = "invalid"
 
     def __str__(self) -> str:
-        where = self.origin
+        where = "" if self.file == self.origin else self.origin
         if self.entry_point:
             where += f" (entry point {self.entry_point})"
         if self.file:
-            where += f", {self.file}" + (f":{self.line}" if self.line else "")
+            # A folder file is its own origin: its path is said once.
+            where += (", " if where else "") + self.file + (f":{self.line}" if self.line else "")
         text = f"{where}: {self.message}"
         return f"{text} - {self.hint}" if self.hint else text
 
@@ -497,6 +498,8 @@ class FolderSource:
                 message=f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})",
                 hint="save it as UTF-8 (without a `# coding:` cookie naming another encoding)",
                 file=str(file),
+                # The line of the first bad byte, as `validate` gives it.
+                line=exc.object.count(b"\n", 0, exc.start) + 1,
                 namespace=OPENHCS_NAMESPACE,
                 kind="unreadable",
             )

@@ -184,7 +184,7 @@ def test_contract_check_passes_good_functions_and_fails_bad_ones(author: pytest.
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*bad:flattens: returned shape (16, 16) for a (2, 16, 16) (C, Y, X) stack*",
+            "*bad:flattens: returned shape (16, 16) for a (2, 16, 16) input; expected 3 dim*",
             "*bad:in_place: modified its input array in place*",
         ]
     )
