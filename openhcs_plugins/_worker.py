@@ -928,7 +928,7 @@ class Job:
             return importlib.import_module(header["module"])
         from pathlib import Path
 
-        from openhcs_plugins._execution import CodeExecutionError, exec_candidate
+        from openhcs_plugins._inprocess import CodeExecutionError, exec_module
         from openhcs_plugins.candidate import Candidate, SourceKind, TrustLevel
 
         filename = header.get("filename") or ""
@@ -940,7 +940,7 @@ class Job:
             trust=TrustLevel.USER,
         )
         try:
-            return exec_candidate(candidate)
+            return exec_module(candidate)
         except CodeExecutionError as exc:
             raise LoadError(exc.message, exc.line_number, exc.code_snippet) from exc
 

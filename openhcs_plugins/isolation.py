@@ -1719,10 +1719,10 @@ def isolated_module(
 
     The host never executes the text, not even to read signatures (they come from the static
     reading). The worker is started now, so that an error at load time is reported like one
-    in the host would be (:class:`~openhcs_plugins._execution.CodeExecutionError`); it stays
+    in the host would be (:class:`~openhcs_plugins._inprocess.CodeExecutionError`); it stays
     warm for the candidate's calls and is shut down after ``idle_seconds`` (default 60) idle.
     """
-    from openhcs_plugins._execution import CodeExecutionError, module_name_for
+    from openhcs_plugins._inprocess import CodeExecutionError, module_name_for
 
     filename = candidate.filename
     if functions is None:

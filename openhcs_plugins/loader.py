@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from openhcs_plugins import cache as _cache
-from openhcs_plugins.adapter import RegistryAdapter
+from openhcs_plugins.registry.adapter import RegistryAdapter
 from openhcs_plugins.candidate import (
     Candidate,
     SourceKind,

@@ -41,7 +41,7 @@ from openhcs_plugins._storage import (
     folder_lock,
     remove_stale_temp_files,
 )
-from openhcs_plugins.adapter import RegistryAdapter
+from openhcs_plugins.registry.adapter import RegistryAdapter
 from openhcs_plugins.candidate import (
     OPENHCS_NAMESPACE,
     Candidate,
@@ -57,7 +57,6 @@ from openhcs_plugins.registry import (
     make_key,
 )
 from openhcs_plugins.settings import Settings, load_settings
-from openhcs_plugins.signals import custom_function_signals
 from openhcs_plugins.sources import FolderSource, Problem, read_source
 from openhcs_plugins.validation import (
     ValidationError,
@@ -176,7 +175,8 @@ class CustomFunctionManager:
     """Validate, register, persist, load, update and delete folder and editor functions.
 
     All checks run before any side effect; a registration of several functions is all or
-    nothing. Every change emits ``custom_function_signals.functions_changed``.
+    nothing. Every change goes through :attr:`adapter` (entries, ``publish``/``retract``, and
+    ``custom_function_signals.functions_changed``), never around it.
     """
 
     def __init__(
@@ -428,7 +428,7 @@ class CustomFunctionManager:
             else:
                 prepared = self._prepare(code, persist=persist, replacing=set(), filename=filename)
                 funcs = self._commit(prepared)
-        custom_function_signals.functions_changed.emit()
+        self.adapter.changed()
         return funcs
 
     def update_custom_function(self, old_name: str, code: str) -> list[Callable[..., Any]]:
@@ -440,7 +440,7 @@ class CustomFunctionManager:
         _check_name(old_name)
         with folder_lock(self.storage_dir):
             funcs = self._replace({old_name}, code, required=True)
-        custom_function_signals.functions_changed.emit()
+        self.adapter.changed()
         return funcs
 
     def _replace(
@@ -464,19 +464,15 @@ class CustomFunctionManager:
         prepared = self._prepare(code, persist=True, replacing=set(found), filename=filename)
         new_paths = {candidate.path for candidate, _, _ in prepared}
         moved = {name: path for name, (path, _) in found.items() if path not in new_paths}
-        old_entries = {}
+        old_entries = []
         for name in moved:
-            key = make_key(OPENHCS_NAMESPACE, name)
-            if key in self.registry:
-                old_entries[key] = self.registry.entry(key)
-                self.adapter.remove(key)
+            entry = self.adapter.take(make_key(OPENHCS_NAMESPACE, name))
+            if entry is not None:
+                old_entries.append(entry)
         try:
             funcs = self._commit(prepared)
         except BaseException:
-            for key, entry in old_entries.items():
-                if key not in self.registry:
-                    self.registry.add_entry(entry)
-                    self.adapter.publish(entry)
+            self.adapter.restore(old_entries)
             raise
         for path in set(moved.values()):
             atomic_delete(path)
@@ -497,7 +493,7 @@ class CustomFunctionManager:
                     return self._delete_unregistered_file(name)
                 removed = self.adapter.remove(key) if self._is_editor_entry(key) else False
                 if removed:
-                    custom_function_signals.functions_changed.emit()
+                    self.adapter.changed()
                 return removed
             path, result = found
             remaining = [n for n in result.function_names if n != name]
@@ -507,7 +503,7 @@ class CustomFunctionManager:
             else:
                 atomic_delete(path)
             self.adapter.remove(key)
-        custom_function_signals.functions_changed.emit()
+        self.adapter.changed()
         return True
 
     def _delete_unregistered_file(self, name: str) -> bool:
@@ -528,7 +524,7 @@ class CustomFunctionManager:
                 f"those with: {commands}"
             )
         atomic_delete(path)
-        custom_function_signals.functions_changed.emit()
+        self.adapter.changed()
         return True
 
     def _is_editor_entry(self, key: str) -> bool:

@@ -41,7 +41,7 @@ import pytest
 if TYPE_CHECKING:  # this module is imported by every pytest run: keep its imports light
     import numpy as np
 
-    from openhcs_plugins.adapter import RegistryAdapter
+    from openhcs_plugins.registry.adapter import RegistryAdapter
     from openhcs_plugins.loader import LoadReport, Problem
     from openhcs_plugins.registry import FunctionRegistry
 
@@ -176,7 +176,7 @@ def make_plugin(
     registered into ``openhcs_registry`` through the same validation and adapter as an installed
     package. Its modules are removed from ``sys.modules`` afterwards.
     """
-    from openhcs_plugins.adapter import RegistryAdapter
+    from openhcs_plugins.registry.adapter import RegistryAdapter
 
     directory = tmp_path / "openhcs_plugin_modules"
     directory.mkdir()

@@ -105,7 +105,7 @@ def _run_in_process(
 ) -> Any:
     """Execute the editor text and call one of its functions on ``image`` (this process)."""
     from openhcs_plugins._execution import load_checked
-    from openhcs_plugins.adapter import RegistryAdapter
+    from openhcs_plugins.registry.adapter import RegistryAdapter
     from openhcs_plugins.registry import FunctionRegistry
 
     trust = settings.trust.level_for("editor")

@@ -1,16 +1,9 @@
-"""The function registry: thread-safe, keyed ``"namespace:name"``, lazy entries with provenance.
+"""The function registry's store: thread-safe, keyed ``"namespace:name"``, lazy entries.
 
-Entries are registered through the adapter (:mod:`openhcs_plugins.adapter`); this module holds
-the store itself. An entry's code loads on first use (:meth:`FunctionRegistry.get`), and runtime
-checks run then.
-
->>> from openhcs_plugins.memory import numpy
->>> reg = FunctionRegistry()
->>> @numpy
-... def double(image):
-...     return image * 2
->>> register_function(double, registry=reg).key
-'openhcs:double'
+Entries are registered through the adapter (:mod:`openhcs_plugins.registry.adapter`); this
+module holds the store itself and imports nothing from the adapter (the adapter imports it). An
+entry's code loads on first use (:meth:`FunctionRegistry.get`), and runtime checks run then.
+It may import ``candidate``, ``memory`` and (when an entry loads) ``validation``.
 """
 
 from __future__ import annotations
@@ -48,7 +41,6 @@ __all__ = [
     "info_from_callable",
     "info_from_static",
     "make_key",
-    "register_function",
     "split_key",
 ]
 
@@ -451,36 +443,3 @@ _default_registry = FunctionRegistry()
 def get_default_registry() -> FunctionRegistry:
     """The process-wide registry that the CLI, the manager and the loader use by default."""
     return _default_registry
-
-
-def register_function(
-    func: Callable[..., Any],
-    backend: str | None = OPENHCS_NAMESPACE,
-    *,
-    registry: FunctionRegistry | None = None,
-) -> FunctionInfo:
-    """Register a decorated callable under ``"{backend}:{func.__name__}"`` (OpenHCS's call).
-
-    The function must pass :func:`openhcs_plugins.validation.validate_function`. Registering
-    the same function object again replaces its entry. Emits ``functions_changed``.
-    """
-    from openhcs_plugins.adapter import RegistryAdapter
-    from openhcs_plugins.validation import validate_function
-
-    result = validate_function(func)
-    if not result.is_valid:
-        raise ValueError("; ".join(str(e) for e in result.errors))
-    try:
-        file = inspect.getsourcefile(func)
-    except TypeError:
-        file = None
-    provenance = Provenance(
-        source=SourceKind.API,
-        file=f"{func.__module__}.{func.__qualname__}" if file is None else file,
-        line=getattr(getattr(func, "__code__", None), "co_firstlineno", None),
-    )
-    info = info_from_callable(func, backend or OPENHCS_NAMESPACE, provenance)
-    adapter = RegistryAdapter(registry if registry is not None else _default_registry)
-    adapter.add_loaded(info, func)
-    adapter.changed()
-    return info

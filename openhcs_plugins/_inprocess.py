@@ -1,0 +1,181 @@
+"""Running validated folder and editor text as a module in this process.
+
+The lowest step of execution, shared by the host (:mod:`openhcs_plugins._execution`), the
+isolated runner (:mod:`openhcs_plugins.isolation`) and the worker script
+(:mod:`openhcs_plugins._worker`): it owns the error type, the module names executed code gets and
+the OpenHCS import aliases. It imports only ``candidate`` and ``memory``; nothing of the
+execution layer above it (which decides between running here and running isolated).
+
+Only text that passed :func:`openhcs_plugins.validation.validate_code` comes here, and exactly
+that text is compiled. Code written for OpenHCS (``from openhcs.core.memory import numpy`` or
+``.decorators``) runs unchanged: those two module names resolve to this package's decorators
+inside the executed code, without installing a fake ``openhcs`` package for the whole process.
+"""
+
+from __future__ import annotations
+
+import builtins
+import linecache
+import sys
+import traceback
+import types
+from collections.abc import Callable
+from typing import Any
+
+from openhcs_plugins import decorators as _decorators
+from openhcs_plugins import memory as _memory
+from openhcs_plugins.candidate import Candidate, StaticFunction
+from openhcs_plugins.memory import is_memory_decorated
+
+__all__ = [
+    "MODULE_PREFIX",
+    "OPENHCS_ALIASES",
+    "CodeExecutionError",
+    "decorated_function",
+    "exec_module",
+    "module_name_for",
+]
+
+#: OpenHCS module names that resolve to this package inside executed code.
+OPENHCS_ALIASES: dict[str, types.ModuleType] = {
+    "openhcs.core.memory": _memory,
+    "openhcs.core.memory.decorators": _decorators,
+}
+
+#: Parent package of the modules folder and editor code is executed as.
+MODULE_PREFIX = "openhcs_plugins_custom"
+
+
+class CodeExecutionError(RuntimeError):
+    """Validated code raised while it was executed."""
+
+    def __init__(
+        self, filename: str, message: str, line_number: int = 0, snippet: str = ""
+    ) -> None:
+        self.filename = filename
+        self.message = message
+        self.line_number = line_number
+        self.code_snippet = snippet
+        where = f"{filename}:{line_number}" if line_number else filename
+        text = f"{where}: Code execution failed: {message}"
+        if snippet:
+            text += f"\n    {snippet.strip()}"
+        super().__init__(text)
+
+
+def _alias_tree() -> types.ModuleType:
+    """``import openhcs.core.memory`` binds ``openhcs``; build that small attribute tree."""
+    root = types.ModuleType("openhcs")
+    core = types.ModuleType("openhcs.core")
+    memory = types.ModuleType("openhcs.core.memory")
+    memory.__dict__.update({k: getattr(_memory, k) for k in _memory.__all__})
+    memory.decorators = _decorators  # type: ignore[attr-defined]
+    root.core = core  # type: ignore[attr-defined]
+    core.memory = memory  # type: ignore[attr-defined]
+    return root
+
+
+def _compat_import(
+    name: str,
+    globals: dict[str, Any] | None = None,
+    locals: dict[str, Any] | None = None,
+    fromlist: tuple[str, ...] | list[str] | None = (),
+    level: int = 0,
+) -> Any:
+    if level == 0 and name in OPENHCS_ALIASES:
+        return OPENHCS_ALIASES[name] if fromlist else _alias_tree()
+    return builtins.__import__(name, globals, locals, fromlist or (), level)
+
+
+def _builtins() -> dict[str, Any]:
+    namespace = dict(builtins.__dict__)
+    namespace["__import__"] = _compat_import
+    return namespace
+
+
+def module_name_for(candidate: Candidate) -> str:
+    """``openhcs_plugins_custom.<file stem>`` for folder files; for editor code
+    ``openhcs_plugins_custom._editor_<sha256 prefix>``, so each draft keeps its own module (and
+    its functions keep pickling by reference after another draft runs)."""
+    if candidate.path is not None:
+        return f"{MODULE_PREFIX}.{candidate.path.stem}"
+    return f"{MODULE_PREFIX}._editor_{candidate.sha256[:12]}"
+
+
+def _error_line(exc: BaseException, filename: str) -> int:
+    """The innermost line of ``filename`` in the traceback (0 when the file is not in it)."""
+    found = 0
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == filename:
+            found = line
+    return found
+
+
+def exec_module(candidate: Candidate) -> types.ModuleType:
+    """Execute a validated candidate's text in this process as a module and return it.
+
+    The module is placed in ``sys.modules`` under :func:`module_name_for` so that its functions
+    pickle by reference in this process and tracebacks show the real file and lines. Whether the
+    text may run here (its trust level) is the caller's decision
+    (:func:`openhcs_plugins._execution.exec_candidate`).
+    """
+    filename = candidate.filename
+    name = module_name_for(candidate)
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    module.__dict__["__builtins__"] = _builtins()
+    # Register the source so tracebacks and inspect.getsource work for editor code too.
+    lines = candidate.text.splitlines(keepends=True)
+    linecache.cache[filename] = (len(candidate.text), None, lines, filename)
+    try:
+        code = compile(candidate.text, filename, "exec", dont_inherit=True)
+        exec(code, module.__dict__)
+    except SyntaxError as exc:
+        raise CodeExecutionError(
+            filename, f"SyntaxError: {exc.msg}", exc.lineno or 0, exc.text or ""
+        ) from exc
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        line = _error_line(exc, filename)
+        snippet = lines[line - 1] if 0 < line <= len(lines) else ""
+        raise CodeExecutionError(filename, f"{type(exc).__name__}: {exc}", line, snippet) from exc
+    _parent_package().__dict__[name.rpartition(".")[2]] = module
+    sys.modules[name] = module
+    return module
+
+
+def _parent_package() -> types.ModuleType:
+    """The ``openhcs_plugins_custom`` package the executed modules live in.
+
+    ``pickle`` (and OpenHCS's workers) import a function's module by name, which imports the
+    parent first; it has no files of its own (an empty ``__path__``), only these modules.
+    """
+    package = sys.modules.get(MODULE_PREFIX)
+    if package is None:
+        package = types.ModuleType(MODULE_PREFIX, "Folder and editor code run by openhcs-plugins.")
+        package.__path__ = []  # type: ignore[attr-defined]
+        sys.modules[MODULE_PREFIX] = package
+    return package
+
+
+def decorated_function(
+    module: types.ModuleType, function: StaticFunction, filename: str
+) -> Callable[..., Any]:
+    """The live callable for a statically found function, checked against what was read."""
+    obj = module.__dict__.get(function.name)
+    if obj is None or not is_memory_decorated(obj):
+        raise CodeExecutionError(
+            filename,
+            f"after running the file, {function.name!r} is not a memory-decorated function "
+            "(was it rebound after its definition?)",
+            function.line,
+        )
+    if obj.__name__ != function.name:
+        raise CodeExecutionError(
+            filename,
+            f"function {function.name!r} renamed itself to {obj.__name__!r}; "
+            "functions must keep their own name",
+            function.line,
+        )
+    return obj

@@ -1,0 +1,157 @@
+"""The package's shape: imports run one way, with no import cycle.
+
+Imports are read from the source (every ``import`` statement, inside functions and
+``TYPE_CHECKING`` blocks too), so an import that only runs on some path still counts.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "openhcs_plugins"
+
+
+@cache
+def modules() -> dict[str, tuple[Path, bool]]:
+    """Dotted module name -> (file, is a package ``__init__``)."""
+    found = {}
+    for path in sorted((ROOT / PACKAGE).rglob("*.py")):
+        if "data" in path.relative_to(ROOT / PACKAGE).parts:
+            continue  # templates shipped as data, not modules of the package
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts.pop()
+        found[".".join(parts)] = (path, is_package)
+    return found
+
+
+def _known(name: str) -> str | None:
+    """The module of the package that ``name`` (a module or a name in one) is."""
+    table = modules()
+    while name and name not in table:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+@cache
+def imports_of(name: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(modules of the package, top-level names of other modules) that ``name`` imports.
+
+    ``from pkg import mod`` counts as the submodule ``pkg.mod`` when it is one; relative
+    imports are resolved against ``name``.
+    """
+    path, is_package = modules()[name]
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    internal: set[str | None] = set()
+    external: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == PACKAGE:
+                    internal.add(_known(alias.name))
+                else:
+                    external.add(alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name if is_package else name.rpartition(".")[0]
+                for _ in range(node.level - 1):
+                    base = base.rpartition(".")[0]
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module or ""
+            if module.split(".")[0] != PACKAGE:
+                external.add(module.split(".")[0])
+                continue
+            for alias in node.names:
+                full = f"{module}.{alias.name}"
+                internal.add(full if full in modules() else _known(module))
+    internal.discard(None)
+    internal.discard(name)
+    return frozenset(internal), frozenset(external)  # type: ignore[arg-type]
+
+
+def graph() -> dict[str, frozenset[str]]:
+    """Module -> the modules of the package it imports."""
+    return {name: imports_of(name)[0] for name in modules()}
+
+
+def strongly_connected(edges: dict[str, frozenset[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    counter = 0
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in edges:
+                    continue
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(edges[child]))))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+    return sorted(found)
+
+
+def short(names: list[str]) -> list[str]:
+    return [name.removeprefix(f"{PACKAGE}.") for name in names]
+
+
+def test_the_reader_sees_imports_inside_functions_and_submodules() -> None:
+    internal, _ = imports_of(f"{PACKAGE}.manager")
+    # the manager imports the loader only inside functions: it still counts
+    assert f"{PACKAGE}.loader" in internal
+    # ``from openhcs_plugins import gui`` style: a submodule named in a from-import is that module
+    assert all(target in modules() for target in internal)
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    edges = {
+        "a": frozenset({"b"}),
+        "b": frozenset({"c"}),
+        "c": frozenset({"a"}),
+        "d": frozenset({"a"}),
+        "e": frozenset({"e"}),
+    }
+    assert strongly_connected(edges) == [["a", "b", "c"]]
+
+
+def test_no_import_cycle() -> None:
+    """Imports run one way: sources -> candidate -> validation -> adapter -> registry, execution
+    below them, manager/cli/gui on top. Any strongly connected component is a cycle."""
+    cycles = strongly_connected(graph())
+    assert not cycles, "import cycles: " + "; ".join(" <-> ".join(short(c)) for c in cycles)
