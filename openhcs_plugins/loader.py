@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 from openhcs_plugins import cache as _cache
-from openhcs_plugins.registry.adapter import RegistryAdapter
 from openhcs_plugins.candidate import (
     Candidate,
     SourceKind,
@@ -59,6 +58,7 @@ from openhcs_plugins.registry import (
     parameters_of,
     split_key,
 )
+from openhcs_plugins.registry.adapter import RegistryAdapter
 from openhcs_plugins.settings import (
     ENVIRONMENT_SEPARATOR,
     Settings,

@@ -41,7 +41,6 @@ from openhcs_plugins._storage import (
     folder_lock,
     remove_stale_temp_files,
 )
-from openhcs_plugins.registry.adapter import RegistryAdapter
 from openhcs_plugins.candidate import (
     OPENHCS_NAMESPACE,
     Candidate,
@@ -56,6 +55,7 @@ from openhcs_plugins.registry import (
     info_from_static,
     make_key,
 )
+from openhcs_plugins.registry.adapter import RegistryAdapter
 from openhcs_plugins.settings import Settings, load_settings
 from openhcs_plugins.sources import FolderSource, Problem, read_source
 from openhcs_plugins.validation import (

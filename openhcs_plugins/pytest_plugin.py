@@ -41,9 +41,9 @@ import pytest
 if TYPE_CHECKING:  # this module is imported by every pytest run: keep its imports light
     import numpy as np
 
-    from openhcs_plugins.registry.adapter import RegistryAdapter
     from openhcs_plugins.loader import LoadReport, Problem
     from openhcs_plugins.registry import FunctionRegistry
+    from openhcs_plugins.registry.adapter import RegistryAdapter
 
 __all__ = [
     "ContractChecker",

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from openhcs_plugins.adapter import RegistryAdapter
+from openhcs_plugins.registry.adapter import RegistryAdapter
 from openhcs_plugins.candidate import ParameterInfo, Provenance, SourceKind
 from openhcs_plugins.memory import numpy, torch
 from openhcs_plugins.registry import (

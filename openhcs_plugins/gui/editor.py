@@ -105,8 +105,8 @@ def _run_in_process(
 ) -> Any:
     """Execute the editor text and call one of its functions on ``image`` (this process)."""
     from openhcs_plugins._execution import load_checked
-    from openhcs_plugins.registry.adapter import RegistryAdapter
     from openhcs_plugins.registry import FunctionRegistry
+    from openhcs_plugins.registry.adapter import RegistryAdapter
 
     trust = settings.trust.level_for("editor")
     result = validate_code(code, trust=trust, policy=settings.import_policy())
