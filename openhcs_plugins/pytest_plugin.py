@@ -241,12 +241,12 @@ class ContractChecker:
         """Check one function; the outcome is added to ``report`` (a new one by default)."""
         import numpy as np
 
-        from openhcs_plugins._conversion import (
+        from openhcs_plugins.memory import (
+            CONTRACT_ATTRIBUTE,
             FrameworkUnavailableError,
             convert_memory,
             detect_memory_type,
         )
-        from openhcs_plugins.memory import CONTRACT_ATTRIBUTE
         from openhcs_plugins.registry import ContractError, FunctionLoadError, check_result
 
         report = ContractReport() if report is None else report
