@@ -3,9 +3,9 @@
 This module is the dispatcher: it picks the path for a conversion and owns the rules, in the
 order :func:`convert_memory` applies them (docs/memory.md has the long version). The framework
 modules (:mod:`openhcs_plugins.memory.frameworks`) own how each framework exports, imports and
-moves its arrays. It imports ``types``, ``errors``, ``detect``, ``devices`` and ``frameworks``
-of this package at the top, none of which imports numpy; numpy and ``buffers`` are imported
-inside the functions that handle data, so importing this module costs no numpy.
+moves its arrays, and the numpy side of each step (dtype casts, aligned copies). It imports
+``types``, ``errors``, ``detect``, ``devices`` and ``frameworks`` of this package, none of which
+imports numpy: numpy comes with the first framework module, when data is first converted.
 
 * **Same type:** the array is returned unchanged (no copy, no check) unless a device is asked for.
 * **DLPack first.** On the CPU, numpy, torch, jax and tensorflow share memory through DLPack; where
@@ -95,10 +95,8 @@ def _caller_stacklevel() -> int:
 def _check_dtype(
     source: np.dtype, dest: Backend, strict: bool | None, source_type: MemoryType
 ) -> np.dtype:
-    import numpy as np  # data is being converted: numpy is imported already
-
     target = dest.target_dtype(source)
-    if target == source or np.can_cast(source, target, "safe"):
+    if target == source or not dest.loses_values(source, target):
         return target
     memory_type = dest.memory_type
     if memory_type is MemoryType.JAX:
@@ -217,10 +215,8 @@ def _convert_on_cpu(
     ``view`` is a numpy view of ``data``; ``owned`` means nothing else refers to it (a fresh host
     copy of device data), so it can be shared without the read-only rule.
     """
-    from openhcs_plugins.memory.buffers import fresh_copy, is_shareable
-
     must_copy = dtype != view.dtype
-    if dest.needs_shareable and not is_shareable(view):
+    if dest.needs_shareable and not dest.is_shareable(view):
         must_copy = True
     if not owned and not view.flags.writeable:
         if not dest.immutable and writable:
@@ -229,8 +225,7 @@ def _convert_on_cpu(
             must_copy = True  # numpy does not export read-only arrays through DLPack
     to_numpy = dest.memory_type is MemoryType.NUMPY
     if must_copy:
-        fresh = fresh_copy(view, dtype)
-        return fresh if to_numpy else dest.from_dlpack(fresh)
+        return dest.from_copy(view, dtype)
     if to_numpy:
         return view
     return dest.from_dlpack(view if owned else data)

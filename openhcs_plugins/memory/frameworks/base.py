@@ -3,8 +3,8 @@
 Owns the interface the dispatcher (:mod:`openhcs_plugins.memory.convert`) calls on every
 framework: export, import, move, copy, stack, describe and check. The defaults here are the
 DLPack paths numpy, torch, jax and tensorflow share; each framework module overrides what
-differs. It imports numpy and :mod:`~openhcs_plugins.memory.types`, ``errors`` and ``devices``,
-never a framework (a framework module passes its module in).
+differs. It imports numpy and ``types``, ``errors``, ``devices`` and ``buffers`` of
+:mod:`openhcs_plugins.memory`, never a framework (a framework module passes its module in).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from openhcs_plugins.memory.buffers import fresh_copy, is_shareable
 from openhcs_plugins.memory.devices import Device, dlpack_device
 from openhcs_plugins.memory.errors import FrameworkUnavailableError
 from openhcs_plugins.memory.types import MemoryType
@@ -75,6 +76,20 @@ class Backend:
     def target_dtype(self, dtype: np.dtype) -> np.dtype:
         """The dtype this framework stores ``dtype`` as."""
         return dtype
+
+    @staticmethod
+    def loses_values(source: np.dtype, target: np.dtype) -> bool:
+        """True when storing ``source`` data as ``target`` can change values."""
+        return not np.can_cast(source, target, "safe")
+
+    @staticmethod
+    def is_shareable(view: np.ndarray) -> bool:
+        """True when jax and tensorflow can take ``view``'s buffer as it is."""
+        return is_shareable(view)
+
+    def from_copy(self, view: np.ndarray, dtype: np.dtype) -> Any:
+        """One pass: copy (and cast) ``view`` into a fresh aligned buffer and take it."""
+        return self.from_dlpack(fresh_copy(view, dtype))
 
     def from_dlpack(self, obj: Any) -> Any:
         """Zero-copy import of a DLPack-exportable object on the same device."""

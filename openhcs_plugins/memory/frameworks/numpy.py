@@ -1,8 +1,8 @@
 """numpy: the host framework every other one converts through.
 
 Owns numpy's backend (zero-copy views, ``np.from_dlpack``; arrays only on the CPU) and its
-distribution name for the status report. Imports numpy and :mod:`.base`, ``devices`` and
-``types`` of :mod:`openhcs_plugins.memory`.
+distribution name for the status report. Imports numpy and :mod:`.base`, ``buffers``,
+``devices`` and ``types`` of :mod:`openhcs_plugins.memory`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from openhcs_plugins.memory.buffers import fresh_copy
 from openhcs_plugins.memory.devices import Device
 from openhcs_plugins.memory.frameworks.base import Backend
 from openhcs_plugins.memory.types import MemoryType
@@ -30,6 +31,9 @@ class NumpyBackend(Backend):
 
     def from_dlpack(self, obj: Any) -> Any:
         return np.from_dlpack(obj)
+
+    def from_copy(self, view: np.ndarray, dtype: np.dtype) -> Any:
+        return fresh_copy(view, dtype)
 
     def to_device(self, data: Any, device: Device) -> Any:
         if device.kind != "cpu":
