@@ -37,11 +37,9 @@ if str(REPO) not in sys.path:
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from openhcs_plugins import memory as mem  # noqa: E402
-from openhcs_plugins._conversion import (  # noqa: E402
-    check_framework,
-    convert_memory,
-    empty_aligned,
-)
+from openhcs_plugins.memory.buffers import empty_aligned  # noqa: E402
+from openhcs_plugins.memory.convert import convert_memory  # noqa: E402
+from openhcs_plugins.memory.status import check_framework  # noqa: E402
 
 FRAMEWORKS = ("numpy", "torch", "jax", "tensorflow", "pyclesperanto")
 MIB = 1 << 20
@@ -201,7 +199,7 @@ HUGEPAGE_PROBE = """
 import sys, time
 import numpy as np
 sys.path.insert(0, sys.argv[1])
-from openhcs_plugins._conversion import convert_memory
+from openhcs_plugins.memory.convert import convert_memory
 x = np.random.default_rng(0).random((4, 2048, 2048), dtype=np.float32)
 convert_memory(x, "pyclesperanto")
 ours, base = [], []

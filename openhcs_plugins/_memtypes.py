@@ -1,30 +1,34 @@
-"""The memory-type enum, kept apart so conversion and decorators can both import it."""
+"""Deprecated re-export of :mod:`openhcs_plugins.memory.types`, kept for one release.
+
+The decorator contract (memory types, processing contracts, injected parameters, attribute
+names) now lives in :mod:`openhcs_plugins.memory.types`; import it from there. This shim imports
+only that module.
+"""
 
 from __future__ import annotations
 
-from enum import Enum
+from openhcs_plugins.memory.types import (
+    AVAILABLE_MEMORY_TYPES,
+    CONTRACT_ATTRIBUTE,
+    CONTRACTS,
+    DECORATED_MARKER,
+    DEFAULT_CONTRACT,
+    INJECTED_PARAMETERS,
+    MemoryType,
+    coerce_contract,
+    coerce_memory_type,
+    inject_parameters,
+)
 
-__all__ = ["AVAILABLE_MEMORY_TYPES", "MemoryType"]
-
-
-class MemoryType(str, Enum):
-    """The six array frameworks a function can declare."""
-
-    NUMPY = "numpy"
-    CUPY = "cupy"
-    TORCH = "torch"
-    TENSORFLOW = "tensorflow"
-    JAX = "jax"
-    PYCLESPERANTO = "pyclesperanto"
-
-    def __str__(self) -> str:
-        return self.value
-
-    @property
-    def extra(self) -> str:
-        """The ``pip install openhcs-plugins[EXTRA]`` that provides this framework."""
-        return self.value
-
-
-#: The names of the six memory types, in the order the OpenHCS documentation lists them.
-AVAILABLE_MEMORY_TYPES: list[str] = [m.value for m in MemoryType]
+__all__ = [
+    "AVAILABLE_MEMORY_TYPES",
+    "CONTRACTS",
+    "CONTRACT_ATTRIBUTE",
+    "DECORATED_MARKER",
+    "DEFAULT_CONTRACT",
+    "INJECTED_PARAMETERS",
+    "MemoryType",
+    "coerce_contract",
+    "coerce_memory_type",
+    "inject_parameters",
+]

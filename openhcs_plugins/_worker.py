@@ -1070,7 +1070,7 @@ class Job:
     def add_array(self, value, arrays: list, where: str) -> int:  # type: ignore[no-untyped-def]
         np = self.numpy()
         if not isinstance(value, np.ndarray):
-            from openhcs_plugins._conversion import convert_memory
+            from openhcs_plugins.memory.convert import convert_memory
 
             value = convert_memory(value, "numpy", device="cpu", writable=False)
         # A plain ndarray (a subclass's own code never runs in the parent), checked by size
@@ -1112,7 +1112,7 @@ def _framework_array(value) -> bool:  # type: ignore[no-untyped-def]
     frameworks = ("torch", "cupy", "jax", "jaxlib", "tensorflow", "pyclesperanto", "pyopencl")
     if module not in frameworks and not module.startswith("pyclesperanto_"):
         return False
-    from openhcs_plugins._conversion import memory_type_of_type
+    from openhcs_plugins.memory.detect import memory_type_of_type
 
     return memory_type_of_type(type(value)) is not None
 

@@ -953,8 +953,8 @@ def doctor(
 ) -> None:
     """Which frameworks and devices are usable, broken plugins, and the cache's state."""
 
-    from openhcs_plugins._conversion import framework_status
     from openhcs_plugins.loader import discovery_cache_info, load_plugins
+    from openhcs_plugins.memory.status import framework_status
 
     settings = _settings(functions_dir)
     frameworks = framework_status()

@@ -1039,10 +1039,10 @@ def _encode_argument(value: Any, arrays: list[np.ndarray], where: str, depth: in
             raise TypeError(f"{where} has dtype {array.dtype}, which cannot be sent to a worker")
         arrays.append(array)
         return {"$array": len(arrays) - 1}
-    from openhcs_plugins._conversion import memory_type_of_type
+    from openhcs_plugins.memory.detect import memory_type_of_type
 
     if memory_type_of_type(type(value)) is not None:
-        from openhcs_plugins._conversion import convert_memory
+        from openhcs_plugins.memory.convert import convert_memory
 
         return _encode_argument(
             convert_memory(value, "numpy", device="cpu", writable=False), arrays, where, depth
@@ -1664,8 +1664,9 @@ def is_isolated(func: Any) -> bool:
 def _proxy(
     runner: IsolatedRunner, function: StaticFunction, module_name: str
 ) -> Callable[..., Any]:
-    from openhcs_plugins._conversion import convert_memory, memory_type_of_type
-    from openhcs_plugins.memory import CONTRACT_ATTRIBUTE, DECORATED_MARKER
+    from openhcs_plugins.memory.convert import convert_memory
+    from openhcs_plugins.memory.detect import memory_type_of_type
+    from openhcs_plugins.memory.types import CONTRACT_ATTRIBUTE, DECORATED_MARKER
 
     signature = _signature(function)
     name = function.name

@@ -214,7 +214,7 @@ class ContractChecker:
     """Behind the ``openhcs_contract`` fixture: run functions on a synthetic stack.
 
     For each function: make a float32 ``(C, Y, X)`` stack (``shape``) in its input memory type
-    with :func:`~openhcs_plugins._conversion.convert_memory`, load the function (import and
+    with :func:`~openhcs_plugins.memory.convert_memory`, load the function (import and
     runtime checks), call it (``PURE_2D`` functions plane by plane), and check that the result
     (or the first item of an ``(image, metadata...)`` tuple) is an array of the declared output
     memory type with 3 dimensions (2 or 3 for ``VOLUMETRIC_TO_SLICE``), and that a numpy input
@@ -241,12 +241,12 @@ class ContractChecker:
         """Check one function; the outcome is added to ``report`` (a new one by default)."""
         import numpy as np
 
-        from openhcs_plugins._conversion import (
+        from openhcs_plugins.memory import (
+            CONTRACT_ATTRIBUTE,
             FrameworkUnavailableError,
             convert_memory,
             detect_memory_type,
         )
-        from openhcs_plugins.memory import CONTRACT_ATTRIBUTE
         from openhcs_plugins.registry import ContractError, FunctionLoadError, check_result
 
         report = ContractReport() if report is None else report

@@ -45,7 +45,6 @@ from typing import TYPE_CHECKING, Any
 import filelock
 import platformdirs
 
-from openhcs_plugins._memtypes import AVAILABLE_MEMORY_TYPES
 from openhcs_plugins._storage import atomic_write_text
 from openhcs_plugins.candidate import TrustLevel
 from openhcs_plugins.lazy import (
@@ -58,6 +57,7 @@ from openhcs_plugins.lazy import (
     resolve,
     to_code,
 )
+from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
 
 if TYPE_CHECKING:
     from openhcs_plugins.validation import ImportPolicy

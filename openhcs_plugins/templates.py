@@ -18,7 +18,7 @@ These texts are also the functions module of a package generated from the cookie
 
 from __future__ import annotations
 
-from openhcs_plugins._memtypes import AVAILABLE_MEMORY_TYPES, MemoryType
+from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES, MemoryType
 
 __all__ = [
     "AVAILABLE_MEMORY_TYPES",

@@ -16,7 +16,7 @@ from types import ModuleType
 
 import pytest
 
-from openhcs_plugins._conversion import FrameworkStatus, check_framework
+from openhcs_plugins.memory.status import FrameworkStatus, check_framework
 
 REQUIRE_ENV = "OPENHCS_PLUGINS_REQUIRE_BACKENDS"
 

@@ -22,22 +22,23 @@ import pytest
 from _frameworks import CPU_FRAMEWORKS, framework_state, requires_framework
 
 from openhcs_plugins import memory as mem
-from openhcs_plugins._conversion import (
-    ALIGNMENT,
+from openhcs_plugins._opencl import find_pocl_library
+from openhcs_plugins._opencl import system_icds as _system_icds
+from openhcs_plugins.memory.buffers import ALIGNMENT, empty_aligned
+from openhcs_plugins.memory.convert import (
     STRICT_DTYPES_ENV,
-    DtypeChangeError,
-    DtypeChangeWarning,
-    FrameworkUnavailableError,
-    _system_icds,
     convert_memory,
-    detect_memory_type,
-    empty_aligned,
-    find_pocl_library,
-    framework_status,
     stack_planes,
     take_plane,
 )
-from openhcs_plugins._memtypes import MemoryType
+from openhcs_plugins.memory.detect import detect_memory_type
+from openhcs_plugins.memory.errors import (
+    DtypeChangeError,
+    DtypeChangeWarning,
+    FrameworkUnavailableError,
+)
+from openhcs_plugins.memory.status import framework_status
+from openhcs_plugins.memory.types import MemoryType
 
 REPO = Path(__file__).resolve().parents[1]
 PAIRS = list(itertools.permutations(CPU_FRAMEWORKS, 2))
@@ -393,7 +394,7 @@ def test_jax_with_x64_enabled_keeps_64_bit_types() -> None:
         """
         import warnings
         import numpy as np
-        from openhcs_plugins._conversion import convert_memory
+        from openhcs_plugins.memory.convert import convert_memory
         warnings.simplefilter("error")
         out = convert_memory(np.arange(4, dtype=np.int64), "jax")
         print(out.dtype, convert_memory(np.ones(2), "jax").dtype)
@@ -733,7 +734,8 @@ OPENCL_PROBE = textwrap.dedent(
     import openhcs_plugins
     import pyclesperanto  # as a user's module does, at top level, before any conversion
     import numpy as np
-    from openhcs_plugins._conversion import convert_memory, find_pocl_library
+    from openhcs_plugins._opencl import find_pocl_library
+    from openhcs_plugins.memory.convert import convert_memory
     out = convert_memory(np.arange(4, dtype=np.float32), "pyclesperanto")
     print(before)
     print(os.environ.get("OCL_ICD_FILENAMES", ""))
@@ -785,7 +787,7 @@ def test_a_bad_opencl_setting_gives_a_clear_error_not_a_missing_attribute() -> N
     script = textwrap.dedent(
         """
         import numpy as np
-        from openhcs_plugins._conversion import FrameworkUnavailableError, convert_memory
+        from openhcs_plugins.memory import FrameworkUnavailableError, convert_memory
         try:
             convert_memory(np.zeros(2, np.float32), "pyclesperanto")
         except FrameworkUnavailableError as exc:
@@ -814,9 +816,8 @@ MISSING_PROBE = textwrap.dedent(
     """
     import sys
     import numpy as np
-    from openhcs_plugins._conversion import (
-        FrameworkUnavailableError, convert_memory, framework_status,
-    )
+    from openhcs_plugins.memory import FrameworkUnavailableError, convert_memory
+    from openhcs_plugins.memory.status import framework_status
     for memory_type, (usable, detail) in framework_status().items():
         print(memory_type.value, usable, detail)
     for target in ("torch", "jax", "tensorflow", "cupy", "pyclesperanto"):

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import tifffile
 
-from openhcs_plugins._conversion import convert_memory
 from openhcs_plugins._opencl import ICD_FILENAMES, find_pocl_library
 from openhcs_plugins.isolation import run_isolated
 from openhcs_plugins.memory import MemoryType
+from openhcs_plugins.memory.convert import convert_memory
 from openhcs_plugins.templates import get_template_for_memory_type
 from tests._frameworks import requires_framework
 

@@ -171,7 +171,7 @@ def test_pyclesperanto_imported_before_openhcs_plugins_gets_an_exact_fix() -> No
         import pyclesperanto
         import numpy as np
         from openhcs_plugins import convert_memory
-        from openhcs_plugins._conversion import FrameworkUnavailableError
+        from openhcs_plugins.memory import FrameworkUnavailableError
         try:
             convert_memory(np.zeros(2, np.float32), "pyclesperanto")
         except FrameworkUnavailableError as exc:
@@ -195,9 +195,9 @@ def test_doctor_prints_the_hint_with_its_brackets(monkeypatch: pytest.MonkeyPatc
     """The detail is text, not rich markup: `[opencl]` and `[torch]` stay in the command."""
     from typer.testing import CliRunner
 
-    from openhcs_plugins import _conversion
     from openhcs_plugins.cli import app
     from openhcs_plugins.memory import MemoryType
+    from openhcs_plugins.memory import status as memory_status
 
     status = {mt: (True, mt.value) for mt in MemoryType}
     status[MemoryType.PYCLESPERANTO] = (
@@ -206,7 +206,7 @@ def test_doctor_prints_the_hint_with_its_brackets(monkeypatch: pytest.MonkeyPatc
         "python -m pip install 'pyclesperanto[opencl]'",
     )
     status[MemoryType.TORCH] = (False, "not installed: pip install 'openhcs-plugins[torch]'")
-    monkeypatch.setattr(_conversion, "framework_status", lambda **_: status)
+    monkeypatch.setattr(memory_status, "framework_status", lambda **_: status)
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
     text = "".join(result.output.replace("│", "").split())  # the table folds long cells

@@ -39,11 +39,11 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from openhcs_plugins._memtypes import AVAILABLE_MEMORY_TYPES
 from openhcs_plugins.candidate import TrustLevel
 from openhcs_plugins.gui._code import CodeEditor
 from openhcs_plugins.gui._text import home_relative
 from openhcs_plugins.lazy import UserCodeError, exec_user_code, to_code
+from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
 from openhcs_plugins.settings import (
     ENV_VARS,
     LazySettings,

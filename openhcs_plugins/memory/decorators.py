@@ -1,23 +1,12 @@
-"""Memory types and the memory-type decorators.
+"""The memory-type decorators: ``@numpy``, ``@cupy``, ``@torch``, ``@tensorflow``, ``@jax``,
+``@pyclesperanto`` and ``@memory_types(input, output)``.
 
-A *memory type* names the array framework a function works in: ``numpy``, ``cupy``, ``torch``,
-``tensorflow``, ``jax`` or ``pyclesperanto``. A function declares it with a decorator::
-
-    from openhcs_plugins.memory import numpy, torch
-
-    @numpy
-    def subtract_background(image, radius: int = 50):
-        ...
-
-    @torch(output_type="numpy", contract="PURE_2D")
-    def denoise(image, strength: float = 0.5):
-        ...
-
-The decorators import no framework. They keep the function's module, name, docstring and
-signature (so OpenHCS can import it by module and name), add the keyword-only
-``slice_by_slice`` parameter OpenHCS passes to its functions, and convert the ``image`` argument
-and the result only when their type differs from the declared one. Conversion itself lives in
-:mod:`openhcs_plugins._conversion`.
+This module owns the wrapper a decorated function runs in: it keeps the function's module, name,
+docstring and signature (so OpenHCS can import it by module and name), adds the contract's
+injected parameter (``slice_by_slice``, applied plane by plane here when the function does not
+take it) and converts the ``image`` argument and the result only when their type differs from
+the declared one. It imports ``types`` (the contract), ``detect`` and ``convert`` of this
+package, none of which imports numpy or a framework; conversion imports them on first use.
 """
 
 from __future__ import annotations
@@ -27,28 +16,20 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from openhcs_plugins._conversion import (
-    DtypeChangeError,
-    DtypeChangeWarning,
-    FrameworkUnavailableError,
-    convert_memory,
-    detect_memory_type,
-    memory_type_of_type,
-    stack_planes,
-    take_plane,
+from openhcs_plugins.memory.convert import convert_memory, stack_planes, take_plane
+from openhcs_plugins.memory.detect import detect_memory_type, memory_type_of_type
+from openhcs_plugins.memory.types import (
+    CONTRACT_ATTRIBUTE,
+    DECORATED_MARKER,
+    MemoryType,
+    coerce_contract,
+    coerce_memory_type,
+    inject_parameters,
 )
-from openhcs_plugins._memtypes import AVAILABLE_MEMORY_TYPES, MemoryType
 
 __all__ = [
-    "AVAILABLE_MEMORY_TYPES",
-    "CONTRACTS",
-    "DtypeChangeError",
-    "DtypeChangeWarning",
-    "FrameworkUnavailableError",
-    "MemoryType",
-    "convert_memory",
+    "DECORATORS",
     "cupy",
-    "detect_memory_type",
     "is_memory_decorated",
     "jax",
     "memory_types",
@@ -60,37 +41,8 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-
-#: Processing contracts OpenHCS understands (``__openhcs_declared_processing_contract__``).
-CONTRACTS: tuple[str, ...] = ("FLEXIBLE", "PURE_3D", "PURE_2D", "VOLUMETRIC_TO_SLICE")
-
-#: Attribute set on every function wrapped by one of these decorators.
-DECORATED_MARKER = "__openhcs_plugins_memory_decorated__"
-CONTRACT_ATTRIBUTE = "__openhcs_declared_processing_contract__"
-#: Parameters the decorator injects; validation treats them as the decorator's, not the user's.
-INJECTED_PARAMETERS: frozenset[str] = frozenset({"slice_by_slice"})
-
-
-def _coerce_memory_type(value: MemoryType | str, what: str) -> MemoryType:
-    try:
-        return MemoryType(value)
-    except ValueError:
-        raise ValueError(
-            f"{what} {value!r} is not a memory type; use one of: "
-            + ", ".join(AVAILABLE_MEMORY_TYPES)
-        ) from None
-
-
-def _coerce_contract(contract: str | None) -> str:
-    if contract is None:
-        return "FLEXIBLE"
-    name = str(getattr(contract, "name", contract)).upper()
-    if name not in CONTRACTS:
-        raise ValueError(
-            f"contract {contract!r} is not a processing contract; use one of: "
-            + ", ".join(CONTRACTS)
-        )
-    return name
+#: Where the decorators say they live (their public home, as pickle and OpenHCS resolve them).
+_PUBLIC_MODULE = "openhcs_plugins.memory"
 
 
 def _split_result(result: Any) -> tuple[Any, tuple[Any, ...] | None]:
@@ -126,9 +78,9 @@ def _decorate(
 ) -> F:
     if not callable(func):
         raise TypeError(f"memory-type decorators apply to functions, not {type(func).__name__}")
-    in_mt = _coerce_memory_type(input_type, "input_type")
-    out_mt = _coerce_memory_type(output_type if output_type is not None else in_mt, "output_type")
-    contract_name = _coerce_contract(contract)
+    in_mt = coerce_memory_type(input_type, "input_type")
+    out_mt = coerce_memory_type(output_type if output_type is not None else in_mt, "output_type")
+    contract_name = coerce_contract(contract)
     signature = inspect.signature(func)
     takes_slice_by_slice = "slice_by_slice" in signature.parameters
 
@@ -172,16 +124,7 @@ def _decorate(
         return result
 
     if not takes_slice_by_slice:
-        parameters = list(signature.parameters.values())
-        injected = inspect.Parameter(
-            "slice_by_slice", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=bool
-        )
-        # Keyword-only must come before **kwargs.
-        if parameters and parameters[-1].kind is inspect.Parameter.VAR_KEYWORD:
-            parameters.insert(len(parameters) - 1, injected)
-        else:
-            parameters.append(injected)
-        wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        wrapper.__signature__ = inject_parameters(signature)  # type: ignore[attr-defined]
     wrapper.input_memory_type = in_mt.value  # type: ignore[attr-defined]
     wrapper.output_memory_type = out_mt.value  # type: ignore[attr-defined]
     wrapper.backend = in_mt.value  # type: ignore[attr-defined]
@@ -241,7 +184,7 @@ def _make_decorator(memory_type: MemoryType) -> Callable[..., Any]:
         return _decorate(func, input_type, out, contract)
 
     decorator.__name__ = decorator.__qualname__ = memory_type.value
-    decorator.__module__ = __name__
+    decorator.__module__ = _PUBLIC_MODULE
     decorator.__doc__ = (
         f"Declare a function that works on {memory_type.value} arrays.\n\n"
         f"Use bare (``@{memory_type.value}``) or with arguments "
