@@ -9,9 +9,10 @@ Tour::
     openhcs-plugins info openhcs:my_filter
     openhcs-plugins remove my_filter
 
-It parses, calls the library, and prints. Each command imports what it needs when it runs
-(rich, the loader, the registry, numpy): ``--help`` and ``list`` pay only for typer and the
-listing (docs/performance.md, "Start-up").
+It parses, calls the library (:mod:`openhcs_plugins.batch`, the loader, the manager...) and
+prints. Each command imports what it needs when it runs (rich, the loader, the registry, numpy):
+``--help`` pays for typer alone, ``list`` for typer, the listing and its table
+(docs/performance.md, "Start-up").
 """
 
 from __future__ import annotations
