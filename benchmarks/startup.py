@@ -4,7 +4,9 @@ Each case runs as a fresh process, interleaved with a bare ``python -c pass`` me
 same run (the machine is shared and noisy), ``--repeat`` times; the table gives medians and the
 time *added* over the bare interpreter. Every process gets empty, temporary per-user folders, so
 ``list`` sees nothing installed by the user. It also counts the modules ``import openhcs_plugins``
-loads and says whether numpy, typer, click or rich are among them.
+loads and says whether numpy, typer, click or rich are among them. A second table times the
+parts a process is made of (the CLI library, its help renderer and value coercion, rich, the
+loader), so a target that is missed says where the time goes.
 
     python benchmarks/startup.py [--repeat 21] [--out docs/performance-startup.md]
 """
@@ -29,7 +31,8 @@ PROBE = (
     "import json, sys; import openhcs_plugins; "
     "m = set(sys.modules); "
     "print(json.dumps({'modules': len(m), "
-    "'heavy': sorted(n for n in ('numpy', 'typer', 'click', 'rich', 'torch', 'jax') if n in m)}))"
+    "'heavy': sorted(n for n in ('numpy', 'typer', 'click', 'rich', 'pydantic', 'torch', 'jax', "
+    "'tensorflow', 'cupy', 'pyclesperanto') if n in m)}))"
 )
 
 
@@ -45,6 +48,22 @@ def cases() -> dict[str, list[str]]:
         "openhcs-plugins --help": [*cli(), "--help"],
         "openhcs-plugins list": [*cli(), "list"],
     }
+
+
+#: The parts, each alone in a fresh process (``python -c CODE``).
+PARTS = {
+    "import argparse": "import argparse",
+    "import click": "import click",
+    "import typer": "import typer",
+    "typer's rich help (`typer.rich_utils`)": "import typer.rich_utils",
+    "typer's value coercion (`typer._adapters`: pydantic)": "import typer._adapters",
+    "rich Console and Table": "import rich.console, rich.table",
+    "import openhcs_plugins.loader": "import openhcs_plugins.loader",
+    "load_plugins() and infos(), nothing installed": (
+        "from openhcs_plugins import get_default_registry, load_plugins; "
+        "load_plugins(); get_default_registry().infos()"
+    ),
+}
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
@@ -64,6 +83,7 @@ def main() -> None:
             Path(tmp, var).mkdir()
             env[var] = str(Path(tmp, var))
         todo = cases()
+        todo.update({name: [sys.executable, "-c", code] for name, code in PARTS.items()})
         for cmd in todo.values():  # warm the OS file cache and the plugin cache
             timed(cmd, env)
         times: dict[str, list[float]] = {name: [] for name in todo}
@@ -77,8 +97,9 @@ def main() -> None:
         )
     base = statistics.median(times["python -c pass"])
     lines = [
-        "## Start-up (`benchmarks/startup.py`)",
+        "# Performance: start-up",
         "",
+        f"Produced by `python benchmarks/startup.py --repeat {args.repeat}`. "
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
         f"{platform.python_version()}, {os.cpu_count()} CPUs, load average "
         f"{os.getloadavg()[0]:.1f}; medians of {args.repeat} fresh processes, interleaved with a "
@@ -88,10 +109,22 @@ def main() -> None:
         "|---|---:|---:|---:|",
     ]
     for name, samples in times.items():
+        if name in PARTS:
+            continue
         med = statistics.median(samples)
         lines.append(
             f"| `{name}` | {med * 1e3:.0f} | {(med - base) * 1e3:.0f} | {med / base:.2f} |"
         )
+    lines += [
+        "",
+        "What the processes are made of, each part alone in a fresh `python -c` (same run):",
+        "",
+        "| part | median ms | added over `python -c pass` (ms) |",
+        "|---|---:|---:|",
+    ]
+    for name in PARTS:
+        med = statistics.median(times[name])
+        lines.append(f"| {name} | {med * 1e3:.0f} | {(med - base) * 1e3:.0f} |")
     lines += [
         "",
         f"`import openhcs_plugins` loads {probe['modules']} modules in all; of the heavy ones: "

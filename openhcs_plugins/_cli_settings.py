@@ -19,20 +19,6 @@ from typing import Annotated, Any
 
 import typer
 
-from openhcs_plugins.settings import (
-    ENV_VARS,
-    SETTINGS_KEYS,
-    SettingsError,
-    SettingsFileError,
-    default_note,
-    describe_settings,
-    parse_setting_value,
-    save_settings_text,
-    settings_file_path,
-    settings_template,
-    update_setting,
-)
-
 __all__ = ["settings_app"]
 
 settings_app = typer.Typer(
@@ -66,6 +52,14 @@ def show(
     ] = None,
 ) -> None:
     """Print every setting, its value and where it comes from (file, env, override, default)."""
+    from openhcs_plugins.settings import (
+        SETTINGS_KEYS,
+        SettingsError,
+        default_note,
+        describe_settings,
+        parse_setting_value,
+    )
+
     overrides: dict[str, Any] = {}
     for item in override or []:
         key, sep, text = item.partition("=")
@@ -121,6 +115,16 @@ def set_(
     ] = False,
 ) -> None:
     """Set KEY to VALUE in the settings file (the value is checked first)."""
+    from openhcs_plugins.settings import (
+        ENV_VARS,
+        SETTINGS_KEYS,
+        SettingsError,
+        SettingsFileError,
+        parse_setting_value,
+        settings_file_path,
+        update_setting,
+    )
+
     if key not in SETTINGS_KEYS:
         raise _fail(f"unknown settings key {key!r}; the keys are: {', '.join(SETTINGS_KEYS)}", 2)
     if unset == (value is not None):
@@ -158,6 +162,13 @@ def _editor_command() -> list[str]:
 @settings_app.command("edit")
 def edit() -> None:
     """Open the settings file in $VISUAL/$EDITOR; save it only if it runs and is valid."""
+    from openhcs_plugins.settings import (
+        SettingsFileError,
+        save_settings_text,
+        settings_file_path,
+        settings_template,
+    )
+
     path = settings_file_path()
     try:
         original = path.read_text(encoding="utf-8") if path.exists() else settings_template()
@@ -210,6 +221,8 @@ def edit() -> None:
 @settings_app.command("path")
 def path() -> None:
     """Print the path of the settings file (it may not exist yet)."""
+    from openhcs_plugins.settings import settings_file_path
+
     typer.echo(str(settings_file_path()))
 
 

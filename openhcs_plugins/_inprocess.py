@@ -3,7 +3,7 @@
 The lowest step of execution, shared by the host (:mod:`openhcs_plugins._execution`), the
 isolated runner (:mod:`openhcs_plugins.isolation`) and the worker script
 (:mod:`openhcs_plugins._worker`): it owns the error type, the module names executed code gets and
-the OpenHCS import aliases. It imports only ``candidate`` and ``memory``; nothing of the
+the OpenHCS import aliases. It imports ``candidate`` (and ``memory`` when code runs); nothing of the
 execution layer above it (which decides between running here and running isolated).
 
 Only text that passed :func:`openhcs_plugins.validation.validate_code` comes here, and exactly
@@ -15,6 +15,7 @@ inside the executed code, without installing a fake ``openhcs`` package for the 
 from __future__ import annotations
 
 import builtins
+import importlib
 import linecache
 import sys
 import traceback
@@ -22,10 +23,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from openhcs_plugins import decorators as _decorators
-from openhcs_plugins import memory as _memory
 from openhcs_plugins.candidate import Candidate, StaticFunction
-from openhcs_plugins.memory import is_memory_decorated
 
 __all__ = [
     "MODULE_PREFIX",
@@ -36,10 +34,11 @@ __all__ = [
     "module_name_for",
 ]
 
-#: OpenHCS module names that resolve to this package inside executed code.
-OPENHCS_ALIASES: dict[str, types.ModuleType] = {
-    "openhcs.core.memory": _memory,
-    "openhcs.core.memory.decorators": _decorators,
+#: OpenHCS module names that resolve to this package's modules inside executed code (imported
+#: when executed code asks: registering a folder file for a listing loads no memory module).
+OPENHCS_ALIASES: dict[str, str] = {
+    "openhcs.core.memory": "openhcs_plugins.memory",
+    "openhcs.core.memory.decorators": "openhcs_plugins.decorators",
 }
 
 #: Parent package of the modules folder and editor code is executed as.
@@ -65,6 +64,9 @@ class CodeExecutionError(RuntimeError):
 
 def _alias_tree() -> types.ModuleType:
     """``import openhcs.core.memory`` binds ``openhcs``; build that small attribute tree."""
+    from openhcs_plugins import decorators as _decorators
+    from openhcs_plugins import memory as _memory
+
     root = types.ModuleType("openhcs")
     core = types.ModuleType("openhcs.core")
     memory = types.ModuleType("openhcs.core.memory")
@@ -83,7 +85,7 @@ def _compat_import(
     level: int = 0,
 ) -> Any:
     if level == 0 and name in OPENHCS_ALIASES:
-        return OPENHCS_ALIASES[name] if fromlist else _alias_tree()
+        return importlib.import_module(OPENHCS_ALIASES[name]) if fromlist else _alias_tree()
     return builtins.__import__(name, globals, locals, fromlist or (), level)
 
 
@@ -163,6 +165,8 @@ def decorated_function(
     module: types.ModuleType, function: StaticFunction, filename: str
 ) -> Callable[..., Any]:
     """The live callable for a statically found function, checked against what was read."""
+    from openhcs_plugins.memory import is_memory_decorated
+
     obj = module.__dict__.get(function.name)
     if obj is None or not is_memory_decorated(obj):
         raise CodeExecutionError(

@@ -59,7 +59,11 @@ def find_pocl_library() -> str | None:
         return None
     site = os.path.dirname(os.path.dirname(spec.origin))
     for folder in (os.path.join(site, "pyopencl", ".libs"), os.path.dirname(spec.origin)):
-        found = sorted(p for p in glob.glob(os.path.join(folder, "libpocl*")) if _is_library(p))
+        found = sorted(
+            p
+            for p in glob.glob(os.path.join(folder, "libpocl*"))
+            if _is_library(os.path.basename(p))
+        )
         if found:
             return found[0]
     from importlib import metadata  # slower (tens of ms): only for a layout not seen above

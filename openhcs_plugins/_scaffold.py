@@ -20,18 +20,23 @@ import re
 import runpy
 import shlex
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "PromotedDependencies",
     "ScaffoldError",
+    "describe_promoted_code",
     "generate_project",
     "next_steps",
     "project_namespace",
     "template_answers",
     "template_dir",
+    "third_party_imports",
 ]
 
 _TEMPLATE_NAME = "cookiecutter-template"
@@ -245,3 +250,74 @@ def next_steps(project: Path) -> str:
         "  pytest\n"
         f"  openhcs-plugins list --namespace {project_namespace(project)}"
     )
+
+
+#: Imports a promoted package gets from its template: openhcs-plugins, numpy, the framework.
+_TEMPLATE_PROVIDES = {"openhcs_plugins", "openhcs", "numpy"}
+#: The import name of each memory type's framework, whose requirement the template writes.
+_FRAMEWORK_MODULES = {
+    "torch": "torch",
+    "tensorflow": "tensorflow",
+    "jax": "jax",
+    "cupy": "cupy",
+    "pyclesperanto": "pyclesperanto",
+}
+
+
+def third_party_imports(code: str) -> list[str]:
+    """Top-level modules ``code`` imports that are neither the standard library nor relative."""
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.partition(".")[0])
+    return sorted(name for name in found if name not in sys.stdlib_module_names)
+
+
+@dataclass(frozen=True)
+class PromotedDependencies:
+    """What :func:`describe_promoted_code` did to a project's ``pyproject``: the requirements
+    it ``added`` to the dependencies, and the imported modules it could not map to an
+    installed distribution (``unknown``: the user adds those by hand)."""
+
+    pyproject: Path
+    added: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+def describe_promoted_code(
+    project: Path, name: str, code: str, memory_type: str
+) -> PromotedDependencies:
+    """Make a generated project describe the promoted code, not the template's example.
+
+    The README and CHANGELOG name the promoted function instead of ``my_custom_function``,
+    and each module the code imports beyond what the template declares becomes a dependency
+    in pyproject.toml (by its installed distribution's name), so the package installs
+    elsewhere. An import whose distribution is not installed here is returned as ``unknown``.
+    """
+    import importlib.metadata
+
+    for doc in ("README.md", "CHANGELOG.md"):
+        path = project / doc
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace("my_custom_function", name), encoding="utf-8")
+    pyproject = project / "pyproject.toml"
+    provided = _TEMPLATE_PROVIDES | {_FRAMEWORK_MODULES.get(memory_type, "numpy")}
+    modules = [m for m in third_party_imports(code) if m not in provided]
+    if not modules:
+        return PromotedDependencies(pyproject)
+    installed = importlib.metadata.packages_distributions()
+    requirements = sorted({installed[m][0] for m in modules if m in installed})
+    unknown = [m for m in modules if m not in installed]
+    text = pyproject.read_text(encoding="utf-8")
+    block = re.search(r"^dependencies = \[\n(.*?)^\]", text, flags=re.MULTILINE | re.DOTALL)
+    if requirements and block is not None:
+        lines = "".join(f'    "{requirement}",\n' for requirement in requirements)
+        text = text[: block.end(1)] + lines + text[block.end(1) :]
+        pyproject.write_text(text, encoding="utf-8")
+        return PromotedDependencies(pyproject, tuple(requirements), tuple(unknown))
+    return PromotedDependencies(pyproject, (), tuple(unknown + requirements))

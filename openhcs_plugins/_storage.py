@@ -14,8 +14,10 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from filelock import FileLock
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 __all__ = [
     "TMP_SUFFIX",
@@ -80,6 +82,8 @@ def folder_lock(folder: Path, timeout: float = 30.0) -> Iterator[None]:
     folder.mkdir(parents=True, exist_ok=True)
     path = str((folder / LOCK_NAME).resolve())
     with _LOCKS_GUARD:
+        from filelock import FileLock  # writers only: listing the folder takes no lock
+
         lock = _LOCKS.setdefault(path, FileLock(path))
     with lock.acquire(timeout=timeout):
         yield

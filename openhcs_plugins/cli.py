@@ -8,26 +8,34 @@ Tour::
     openhcs-plugins list --json
     openhcs-plugins info openhcs:my_filter
     openhcs-plugins remove my_filter
+
+It parses, calls the library (:mod:`openhcs_plugins.batch`, the loader, the manager...) and
+prints. Each command imports what it needs when it runs (rich, the loader, the registry, numpy):
+``--help`` pays for typer alone, ``list`` for typer, the listing and its table
+(docs/performance.md, "Start-up").
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from openhcs_plugins._cli_help import PlainHelpGroup
+from openhcs_plugins._memtypes import AVAILABLE_MEMORY_TYPES
+
+# Typer reads the option types when it builds the commands, before any command runs.
 from openhcs_plugins.candidate import SourceKind, TrustLevel
-from openhcs_plugins.memory import AVAILABLE_MEMORY_TYPES
-from openhcs_plugins.registry import FunctionInfo, get_default_registry
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+    from openhcs_plugins.registry import FunctionInfo
 
 app = typer.Typer(
     name="openhcs-plugins",
@@ -39,15 +47,47 @@ app = typer.Typer(
 )
 # Not a terminal (pipes, CI logs): wide enough that keys and signatures are not folded.
 _WIDTH = None if sys.stdout.isatty() else 200
-# No markup: paths, messages and hints (`pip install 'openhcs-plugins[gui]'`) print as they
-# are; the few coloured labels are styled with _styled.
-out = Console(soft_wrap=True, width=_WIDTH, markup=False, highlight=False)
-err = Console(stderr=True, soft_wrap=True, width=_WIDTH, markup=False, highlight=False)
+
+
+class _LazyConsole:
+    """A rich Console made on first use (importing rich costs tens of ms: ``--help``, ``list
+    --json`` and ``template`` never print through it)."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def console(self) -> Console:
+        """The rich Console itself (for rich's own helpers: progress bars)."""
+        if self._console is None:
+            from rich.console import Console
+
+            # No markup: paths, messages and hints (`pip install 'openhcs-plugins[gui]'`)
+            # print as they are; the few coloured labels are styled with _styled.
+            self._console = Console(
+                stderr=self._stderr, soft_wrap=True, width=_WIDTH, markup=False, highlight=False
+            )
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console(), name)
+
+
+out: Any = _LazyConsole(stderr=False)
+err: Any = _LazyConsole(stderr=True)
 
 
 def _styled(style: str, label: str, text: str = "") -> Text:
     """``label`` in ``style``, then ``text`` exactly as it is."""
+    from rich.text import Text
+
     return Text.assemble((label, style), text)
+
+
+def _registry() -> Any:
+    from openhcs_plugins.registry import get_default_registry
+
+    return get_default_registry()
 
 
 def _version(value: bool) -> None:
@@ -124,7 +164,7 @@ def _entry(key: str, report: Any) -> Any:
     from openhcs_plugins.loader import disabled_names
 
     try:
-        return get_default_registry().entry(key)
+        return _registry().entry(key)
     except KeyError as exc:
         if key in report.disabled:
             switch = _switch_for(key, disabled_names())
@@ -171,9 +211,7 @@ def list_functions(
     if source is not None and source not in {s.value for s in SourceKind}:
         raise _fail(f"unknown source {source!r}; use one of {[s.value for s in SourceKind]}")
     report = _load_registry(refresh=refresh, strict=strict, functions_dir=functions_dir)
-    infos = get_default_registry().infos(
-        memory_type=memory_type, namespace=namespace, source=source
-    )
+    infos = _registry().infos(memory_type=memory_type, namespace=namespace, source=source)
     if as_json:
         print(json.dumps([info.to_dict() for info in infos], indent=2))
     else:
@@ -190,6 +228,8 @@ def list_functions(
 
 
 def _print_table(infos: list[FunctionInfo]) -> None:
+    from rich.table import Table
+
     table = Table(title=f"{len(infos)} function(s)")
     for column in ("key", "memory type", "source", "version", "signature"):
         table.add_column(column, overflow="fold")
@@ -304,14 +344,9 @@ def validate(
 
 def _print_load_report(target: str, report: Any, as_json: bool) -> None:
     if as_json:
-        data = {
-            "target": target,
-            "valid": not report.problems,
-            "functions": list(report.registered),
-            "problems": [p.to_dict() for p in report.problems],
-            "warnings": [w.to_dict() for w in report.warnings],
-        }
-        print(json.dumps(data, indent=2))
+        from openhcs_plugins._reports import load_report_json
+
+        print(json.dumps(load_report_json(target, report), indent=2))
         return
     for problem in report.problems:
         err.print(_styled("red", str(problem)))
@@ -332,6 +367,7 @@ def _validate_file(
     package: bool = False,
 ) -> dict[str, Any]:
     from openhcs_plugins._inspection import NO_FUNCTIONS_MESSAGE
+    from openhcs_plugins._reports import validation_json
     from openhcs_plugins.validation import validate_code
 
     source = "entry_point" if package else "folder"
@@ -349,7 +385,7 @@ def _validate_file(
         err.print(_styled("yellow", f"{path}{line}: warning:", f" {warning.message}"))
     if result.is_valid and not quiet:
         out.print(_styled("green", "ok", f" {path}: {', '.join(result.function_names)}"))
-    report = _result_json(result, str(path))
+    report = validation_json(result, str(path))
     if isolated:
         from openhcs_plugins.isolation import validate_in_worker
 
@@ -361,26 +397,6 @@ def _validate_file(
             for line in check.lines():
                 (out if check.ok else err).print(line)
     return report
-
-
-def _result_json(result: Any, filename: str) -> dict[str, Any]:
-    def one(e: Any) -> dict[str, Any]:
-        return {
-            "file": e.filename or filename,
-            "line": e.line_number,
-            "message": e.message,
-            "snippet": e.code_snippet,
-            "rule": e.rule,
-            "hint": e.hint,
-        }
-
-    return {
-        "file": filename,
-        "valid": result.is_valid,
-        "functions": list(result.function_names),
-        "errors": [one(e) for e in result.errors],
-        "warnings": [one(e) for e in result.warnings],
-    }
 
 
 @app.command()
@@ -470,56 +486,6 @@ def template(
         out.print(f"wrote {output}")
 
 
-TIFF_SUFFIXES = (".tif", ".tiff")
-
-
-def _expand_inputs(inputs: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in inputs:
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in TIFF_SUFFIXES)
-            if not found:
-                raise _fail(f"{path}: no .tif/.tiff files in this folder")
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise _fail(f"{path}: no such file or folder")
-    return files
-
-
-def _output_path(output: Path, source: Path, single: bool) -> Path:
-    if single and output.suffix.lower() in TIFF_SUFFIXES:
-        return output
-    return output / f"{source.stem}.tif"
-
-
-def _output_paths(files: list[Path], output: Path) -> list[Path]:
-    """The output file of each input; refuses a plan that would overwrite an input or write
-    two results to one file (``a/x.tif`` and ``b/x.tif`` into one folder)."""
-    targets = [_output_path(output, path, len(files) == 1) for path in files]
-    inputs = {path.resolve(): path for path in files}
-    seen: dict[Path, Path] = {}
-    for path, target in zip(files, targets, strict=True):
-        resolved = target.resolve()
-        if resolved in inputs:
-            raise ValueError(
-                f"{path}: the output {target} would overwrite its input {inputs[resolved]}; "
-                "choose another --output"
-            )
-        if resolved in seen:
-            raise ValueError(
-                f"{seen[resolved]} and {path} would both write the same output {target}; "
-                "run them with separate --output folders"
-            )
-        seen[resolved] = path
-    return targets
-
-
-def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
 def run_on_files(
     key: str,
     files: list[Path],
@@ -530,69 +496,31 @@ def run_on_files(
     show_progress: bool = True,
     isolated: bool = False,
 ) -> list[tuple[Path, str]]:
-    """Run ``key`` on each TIFF in ``files``; returns the failures as ``(file, reason)``.
-
-    Raises ValueError before running anything when an output would overwrite an input or two
-    inputs would write the same output.
-
-    With ``isolated``, one warm isolated worker runs every file (its start-up is paid once).
-    """
+    """:func:`openhcs_plugins.batch.run_batch`, printing each file's outcome and a progress
+    bar; returns the failures as ``(file, reason)``."""
     from rich.progress import track
 
-    from openhcs_plugins import __version__
-    from openhcs_plugins._images import read_stack, sha256_file, write_preview, write_stack
+    from openhcs_plugins.batch import FileResult, run_batch
 
-    registry = get_default_registry()
-    info = registry.info(key)
-    targets = _output_paths(files, output)
-    runner = None
-    if isolated:
-        from openhcs_plugins.isolation import runner_for
+    def show(done: FileResult) -> None:
+        if done.ok:
+            out.print(_styled("green", "wrote", f" {done.output}"))
+        else:
+            err.print(_styled("red", "failed", f" {done.input}: {done.error}"))
 
-        runner = runner_for(info)
-    call = runner.apply if runner is not None else functools.partial(registry.call, key)
-    failures: list[tuple[Path, str]] = []
-    previewed = False
-    try:
-        progress = track(
-            list(zip(files, targets, strict=True)),
-            description=key,
-            console=err,
-            disable=not show_progress,
-        )
-        for path, target in progress:
-            try:
-                stack = read_stack(path)
-                result = call(stack, **params)
-                image, extra = (result[0], result[1:]) if type(result) is tuple else (result, ())
-                provenance = {
-                    "function": key,
-                    "source": info.provenance.source.value,
-                    "distribution": info.provenance.distribution,
-                    "version": info.provenance.version,
-                    "file_sha256": info.provenance.sha256,
-                    "parameters": _json_safe(params),
-                    "inputs": [{"path": str(path), "sha256": sha256_file(path)}],
-                    "openhcs_plugins": __version__,
-                }
-                if extra:
-                    provenance["metadata"] = _json_safe(
-                        extra[0] if len(extra) == 1 else list(extra)
-                    )
-                if runner is not None:
-                    provenance["isolation"] = runner.report.to_dict()
-                write_stack(target, image, provenance)
-                if preview is not None and not previewed:
-                    write_preview(preview, stack, image)
-                    previewed = True
-                out.print(_styled("green", "wrote", f" {target}"))
-            except Exception as exc:
-                failures.append((path, f"{type(exc).__name__}: {exc}"))
-                err.print(_styled("red", "failed", f" {path}: {type(exc).__name__}: {exc}"))
-    finally:
-        if runner is not None:
-            runner.close()
-    return failures
+    results = run_batch(
+        key,
+        files,
+        output,
+        params,
+        preview=preview,
+        isolated=isolated,
+        on_result=show,
+        progress=lambda pairs: track(
+            pairs, description=key, console=err.console(), disable=not show_progress
+        ),
+    )
+    return [(done.input, done.error) for done in results if done.error is not None]
 
 
 @app.command()
@@ -623,6 +551,7 @@ def run(
     exit status is 1 if any failed.
     """
     from openhcs_plugins._params import ParameterError, parse_params
+    from openhcs_plugins.batch import expand_inputs
     from openhcs_plugins.registry import split_key
 
     report = _load_registry(functions_dir=functions_dir)
@@ -633,7 +562,10 @@ def run(
         params = parse_params(info_, param or [])
     except ParameterError as exc:
         raise _fail(str(exc)) from exc
-    files = _expand_inputs(inputs)
+    try:
+        files = expand_inputs(inputs)
+    except ValueError as exc:  # a folder without TIFFs, a path that does not exist
+        raise _fail(str(exc)) from exc
     try:
         failures = run_on_files(full_key, files, output, params, preview=preview, isolated=isolated)
     except ValueError as exc:  # outputs that would overwrite an input or each other
@@ -673,8 +605,10 @@ def demo(
         else:
             manager.register_from_code(code, persist=True)
     manager.load_all_custom_functions()
-    out.print(Text.assemble("example functions saved in ", (str(manager.storage_dir), "bold")))
-    _print_table(get_default_registry().infos(namespace="openhcs"))
+    out.print(
+        _styled("", "example functions saved in ") + _styled("bold", str(manager.storage_dir))
+    )
+    _print_table(_registry().infos(namespace="openhcs"))
     image_path = output_dir / "cells.tif"
     write_stack(
         image_path, synthetic_cells(), {"synthetic": "openhcs_plugins._images.synthetic_cells"}
@@ -714,7 +648,7 @@ def freeze(
     from openhcs_plugins.lockfile import write_lock
 
     problems = _load_registry(functions_dir=functions_dir).problems
-    data = freeze_infos(get_default_registry().infos())
+    data = freeze_infos(_registry().infos())
     if output is None:
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
@@ -751,7 +685,7 @@ def check(
     report = load_plugins(settings=settings)
     drifts = check_lock(
         locked,
-        freeze_infos(get_default_registry().infos()),
+        freeze_infos(_registry().infos()),
         folder=settings.functions_path(),
         problems=report.problems,
         disabled=report.disabled,
@@ -874,74 +808,24 @@ def promote(
     )
 
 
-#: Imports a promoted package gets from its template: openhcs-plugins, numpy, the framework.
-_TEMPLATE_PROVIDES = {"openhcs_plugins", "openhcs", "numpy"}
-#: The import name of each memory type's framework, whose requirement the template writes.
-_FRAMEWORK_MODULES = {
-    "torch": "torch",
-    "tensorflow": "tensorflow",
-    "jax": "jax",
-    "cupy": "cupy",
-    "pyclesperanto": "pyclesperanto",
-}
-
-
-def _third_party_imports(code: str) -> list[str]:
-    """Top-level modules ``code`` imports that are neither the standard library nor relative."""
-    import ast
-
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(code)):
-        if isinstance(node, ast.Import):
-            found.update(alias.name.partition(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module.partition(".")[0])
-    return sorted(name for name in found if name not in sys.stdlib_module_names)
-
-
 def _describe_promoted_code(project: Path, name: str, code: str, memory_type: str) -> None:
-    """Make the generated project describe the promoted code, not the template's example.
+    """Point the generated project at the promoted code (:func:`describe_promoted_code`) and
+    say which dependencies it added and which the user must add."""
+    from openhcs_plugins._scaffold import describe_promoted_code
 
-    The README and CHANGELOG name the promoted function instead of ``my_custom_function``,
-    and each module the code imports beyond what the template declares becomes a dependency
-    in pyproject.toml (by its installed distribution's name), so the package installs
-    elsewhere. An import whose distribution is not installed here is reported instead.
-    """
-    import importlib.metadata
-    import re
-
-    for doc in ("README.md", "CHANGELOG.md"):
-        path = project / doc
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            path.write_text(text.replace("my_custom_function", name), encoding="utf-8")
-    provided = _TEMPLATE_PROVIDES | {_FRAMEWORK_MODULES.get(memory_type, "numpy")}
-    modules = [m for m in _third_party_imports(code) if m not in provided]
-    if not modules:
-        return
-    installed = importlib.metadata.packages_distributions()
-    requirements = sorted({installed[m][0] for m in modules if m in installed})
-    unknown = [m for m in modules if m not in installed]
-    pyproject = project / "pyproject.toml"
-    text = pyproject.read_text(encoding="utf-8")
-    block = re.search(r"^dependencies = \[\n(.*?)^\]", text, flags=re.MULTILINE | re.DOTALL)
-    if requirements and block is not None:
-        lines = "".join(f'    "{requirement}",\n' for requirement in requirements)
-        text = text[: block.end(1)] + lines + text[block.end(1) :]
-        pyproject.write_text(text, encoding="utf-8")
+    done = describe_promoted_code(project, name, code, memory_type)
+    if done.added:
         out.print(
-            f"added to the dependencies in {pyproject}: {', '.join(requirements)} "
+            f"added to the dependencies in {done.pyproject}: {', '.join(done.added)} "
             "(imported by the code; add lower bounds if it needs them)",
         )
-    elif requirements:
-        unknown += requirements
-    if unknown:
+    if done.unknown:
         err.print(
             _styled(
                 "yellow",
                 "warning:",
-                f" the code imports {', '.join(unknown)}; add the distribution(s) that "
-                f"provide them to the dependencies in {pyproject}",
+                f" the code imports {', '.join(done.unknown)}; add the distribution(s) that "
+                f"provide them to the dependencies in {done.pyproject}",
             )
         )
 
@@ -978,6 +862,9 @@ def doctor(
         }
         print(json.dumps(data, indent=2))
         return
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title="frameworks")
     table.add_column("memory type")
     table.add_column("usable")
@@ -1087,14 +974,14 @@ def _print_settings_warnings() -> None:
     line (its message names the settings file and line), not in Python's warning format."""
     import warnings
 
-    from openhcs_plugins.settings import SettingsWarning
-
     python_display = warnings.showwarning
     # Importing a framework resets Python's once-per-location record; the message is the key.
     shown: set[str] = set()
 
     def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
-        if issubclass(category, SettingsWarning):
+        # Not imported for this: only a process that loaded the settings can warn about them.
+        settings = sys.modules.get("openhcs_plugins.settings")
+        if settings is not None and issubclass(category, settings.SettingsWarning):
             if str(message) not in shown:
                 shown.add(str(message))
                 err.print(_styled("yellow", "warning:", f" {message}"))

@@ -42,13 +42,13 @@ from pathlib import Path
 from typing import Any
 
 from openhcs_plugins import cache as _cache
+from openhcs_plugins._policy import MEMORY_DECORATOR_NAMES
 from openhcs_plugins.candidate import (
     Candidate,
     SourceKind,
     StaticFunction,
     TrustLevel,
 )
-from openhcs_plugins.memory import CONTRACT_ATTRIBUTE, DECORATORS, is_memory_decorated
 from openhcs_plugins.registry import (
     FunctionLoadError,
     FunctionRegistry,
@@ -258,7 +258,9 @@ _DECORATOR_MODULES = frozenset(
         "openhcs.core.memory.decorators",
     }
 )
-_DECORATOR_NAMES = frozenset({*DECORATORS, "memory_types"})
+# The decorators' names from the policy's table, not from the memory module (which loads numpy):
+# listing reads names only.
+_DECORATOR_NAMES = frozenset({*MEMORY_DECORATOR_NAMES, "memory_types"})
 
 
 def _imported_names(tree: ast.Module) -> set[str]:
@@ -367,6 +369,8 @@ def makes_functions_at_import(tree: ast.Module, text: str | None = None) -> bool
 
 
 def _runtime_function(name: str, obj: Any, line: int) -> StaticFunction:
+    from openhcs_plugins.memory import CONTRACT_ATTRIBUTE
+
     return StaticFunction(
         name=name,
         line=line,
@@ -383,6 +387,8 @@ def _discover_by_import(
     candidate: Candidate, tree: ast.Module | None, known: set[str]
 ) -> tuple[list[StaticFunction], list[Problem], list[Problem]]:
     """Import the candidate's module (only this one) and read the functions it made."""
+    from openhcs_plugins.memory import is_memory_decorated
+
     assert candidate.module is not None
     try:
         module = importlib.import_module(candidate.module)

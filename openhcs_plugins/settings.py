@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import filelock
 import platformdirs
 
 from openhcs_plugins._storage import atomic_write_text
@@ -60,6 +59,8 @@ from openhcs_plugins.lazy import (
 from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
 
 if TYPE_CHECKING:
+    import filelock
+
     from openhcs_plugins.validation import ImportPolicy
 
 __all__ = [
@@ -656,6 +657,8 @@ def _replace(obj: Any, name: str, value: Any) -> Any:
 
 
 def _lock(path: Path) -> filelock.FileLock:
+    import filelock  # only to write the settings: reading them (every listing) takes no lock
+
     path.parent.mkdir(parents=True, exist_ok=True)
     return filelock.FileLock(str(path.with_name(f".{path.name}.lock")), timeout=30)
 

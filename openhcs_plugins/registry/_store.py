@@ -12,7 +12,7 @@ import inspect
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openhcs_plugins.candidate import (
     OPENHCS_NAMESPACE,
@@ -21,13 +21,9 @@ from openhcs_plugins.candidate import (
     SourceKind,
     StaticFunction,
 )
-from openhcs_plugins.memory import (
-    CONTRACT_ATTRIBUTE,
-    INJECTED_PARAMETERS,
-    MemoryType,
-    convert_memory,
-    detect_memory_type,
-)
+
+if TYPE_CHECKING:
+    from openhcs_plugins.memory import MemoryType
 
 __all__ = [
     "ContractError",
@@ -334,6 +330,10 @@ class FunctionRegistry:
         """Infos sorted by key, filtered by memory type (input or output), namespace, source."""
         with self._lock:
             entries = [self._entries[k] for k in sorted(self._entries)]
+        # Listing reads only the memory-type names (_memtypes): the memory module and numpy load
+        # when a function runs.
+        from openhcs_plugins._memtypes import MemoryType
+
         wanted_mt = MemoryType(memory_type).value if memory_type is not None else None
         wanted_src = SourceKind(source) if source is not None else None
         out = []
@@ -362,6 +362,13 @@ class FunctionRegistry:
         A result that breaks the function's contract raises :class:`ContractError`
         (:func:`check_result`).
         """
+        from openhcs_plugins.memory import (
+            CONTRACT_ATTRIBUTE,
+            MemoryType,
+            convert_memory,
+            detect_memory_type,
+        )
+
         func = self.get(key)
         caller_type = detect_memory_type(image)
         target = MemoryType(output) if output is not None else caller_type
@@ -385,6 +392,8 @@ class FunctionRegistry:
 
 def parameters_of(func: Callable[..., Any]) -> tuple[ParameterInfo, ...]:
     """Parameters of a live callable, without the decorator's injected ones."""
+    from openhcs_plugins.memory import INJECTED_PARAMETERS
+
     out = []
     for p in inspect.signature(func).parameters.values():
         if p.name in INJECTED_PARAMETERS:
@@ -405,6 +414,8 @@ def info_from_callable(
     func: Callable[..., Any], namespace: str, provenance: Provenance
 ) -> FunctionInfo:
     """Build an entry's info from a loaded, decorated callable."""
+    from openhcs_plugins.memory import CONTRACT_ATTRIBUTE
+
     return FunctionInfo(
         key=make_key(namespace, func.__name__),
         name=func.__name__,
