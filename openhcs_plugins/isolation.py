@@ -1649,7 +1649,7 @@ def _proxy(
     runner: IsolatedRunner, function: StaticFunction, module_name: str
 ) -> Callable[..., Any]:
     from openhcs_plugins._conversion import convert_memory, memory_type_of_type
-    from openhcs_plugins.memory import CONTRACT_ATTRIBUTE, DECORATED_MARKER
+    from openhcs_plugins.memory import CONTRACT_ATTRIBUTE
 
     signature = _signature(function)
     name = function.name
@@ -1689,7 +1689,6 @@ def _proxy(
     proxy.__openhcs_isolated__ = True  # type: ignore[attr-defined]
     proxy.__openhcs_isolated_runner__ = runner  # type: ignore[attr-defined]
     setattr(proxy, CONTRACT_ATTRIBUTE, function.contract)
-    setattr(proxy, DECORATED_MARKER, True)
     return proxy
 
 

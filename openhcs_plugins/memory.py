@@ -37,7 +37,12 @@ from openhcs_plugins._conversion import (
     stack_planes,
     take_plane,
 )
-from openhcs_plugins._memtypes import AVAILABLE_MEMORY_TYPES, MemoryType
+from openhcs_plugins._memtypes import (
+    AVAILABLE_MEMORY_TYPES,
+    CONTRACT_ATTRIBUTE,
+    CONTRACTS,
+    MemoryType,
+)
 
 __all__ = [
     "AVAILABLE_MEMORY_TYPES",
@@ -59,16 +64,6 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-#: Processing contracts OpenHCS understands (``__openhcs_declared_processing_contract__``).
-CONTRACTS: tuple[str, ...] = ("FLEXIBLE", "PURE_3D", "PURE_2D", "VOLUMETRIC_TO_SLICE")
-
-#: Attribute set on every function wrapped by one of these decorators.
-DECORATED_MARKER = "__openhcs_plugins_memory_decorated__"
-CONTRACT_ATTRIBUTE = "__openhcs_declared_processing_contract__"
-#: Parameters the decorator injects; validation treats them as the decorator's, not the user's.
-INJECTED_PARAMETERS: frozenset[str] = frozenset({"slice_by_slice"})
 
 
 def _coerce_memory_type(value: MemoryType | str, what: str) -> MemoryType:
@@ -186,7 +181,6 @@ def _decorate(
     wrapper.output_memory_type = out_mt.value  # type: ignore[attr-defined]
     wrapper.backend = in_mt.value  # type: ignore[attr-defined]
     setattr(wrapper, CONTRACT_ATTRIBUTE, contract_name)
-    setattr(wrapper, DECORATED_MARKER, True)
     return wrapper  # type: ignore[return-value]
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from openhcs_plugins._memtypes import CONTRACT_ATTRIBUTE, INJECTED_PARAMETERS
 from openhcs_plugins.candidate import (
     OPENHCS_NAMESPACE,
     ParameterInfo,
@@ -28,13 +29,7 @@ from openhcs_plugins.candidate import (
     SourceKind,
     StaticFunction,
 )
-from openhcs_plugins.memory import (
-    CONTRACT_ATTRIBUTE,
-    INJECTED_PARAMETERS,
-    MemoryType,
-    convert_memory,
-    detect_memory_type,
-)
+from openhcs_plugins.memory import MemoryType, convert_memory, detect_memory_type
 
 __all__ = [
     "FunctionInfo",
