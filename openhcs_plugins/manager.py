@@ -73,6 +73,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+
 def default_functions_dir() -> Path:
     """The functions folder: ``OPENHCS_PLUGINS_FUNCTIONS_DIR``, the ``functions_dir`` setting,
     or ``platformdirs.user_data_dir("openhcs")/custom_functions`` (honours XDG_DATA_HOME)."""

@@ -1,0 +1,226 @@
+"""The package's shape: imports run one way, validation stands alone, no import cycle.
+
+Imports are read from the source (every ``import`` statement, inside functions and
+``TYPE_CHECKING`` blocks too), so an import that only runs on some path still counts.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "openhcs_plugins"
+VALIDATION = f"{PACKAGE}.validation"
+
+#: What the validator may import from the rest of the package: small leaf modules only.
+VALIDATION_MAY_IMPORT = frozenset({f"{PACKAGE}.candidate", f"{PACKAGE}._memtypes"})
+#: Later stages of the flow, which the validator must never reach.
+LATER_STAGES = ("loader", "registry", "manager", "cli", "_execution", "execution", "isolation")
+
+#: Import cycles that exist today (issue 12 removes them); each is listed from its smallest
+#: module name. Strict xfail: when one is gone, its test passes and must be removed from here.
+KNOWN_CYCLES = {
+    ("adapter", "registry"): "register_function lives in the registry, which the adapter uses",
+    ("_execution", "isolation"): "the in-process loader and the isolated runner call each other",
+    ("_execution", "isolation", "_worker"): "the worker imports the in-process loader",
+    ("loader", "manager"): "the loader asks the manager for the folder",
+}
+
+
+@cache
+def modules() -> dict[str, tuple[Path, bool]]:
+    """Dotted module name -> (file, is a package ``__init__``)."""
+    found = {}
+    for path in sorted((ROOT / PACKAGE).rglob("*.py")):
+        if "data" in path.relative_to(ROOT / PACKAGE).parts:
+            continue  # templates shipped as data, not modules of the package
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts.pop()
+        found[".".join(parts)] = (path, is_package)
+    return found
+
+
+def _known(name: str) -> str | None:
+    """The module of the package that ``name`` (a module or a name in one) is."""
+    table = modules()
+    while name and name not in table:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+@cache
+def imports_of(name: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(modules of the package, top-level names of other modules) that ``name`` imports."""
+    path, is_package = modules()[name]
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    internal: set[str | None] = set()
+    external: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == PACKAGE:
+                    internal.add(_known(alias.name))
+                else:
+                    external.add(alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name if is_package else name.rpartition(".")[0]
+                for _ in range(node.level - 1):
+                    base = base.rpartition(".")[0]
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module or ""
+            if module.split(".")[0] != PACKAGE:
+                external.add(module.split(".")[0])
+                continue
+            for alias in node.names:
+                full = f"{module}.{alias.name}"
+                internal.add(full if full in modules() else _known(module))
+    internal.discard(None)
+    internal.discard(name)
+    return frozenset(internal), frozenset(external)  # type: ignore[arg-type]
+
+
+def graph() -> dict[str, frozenset[str]]:
+    return {name: imports_of(name)[0] for name in modules()}
+
+
+def simple_cycles(edges: dict[str, frozenset[str]]) -> set[tuple[str, ...]]:
+    """Every elementary cycle, each as a tuple starting at its smallest module name."""
+    found: set[tuple[str, ...]] = set()
+    order = sorted(edges)
+    for start_index, start in enumerate(order):
+        allowed = set(order[start_index:])
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for nxt in edges[node]:
+                if nxt == start:
+                    found.add(tuple(path))
+                elif nxt in allowed and nxt not in path:
+                    stack.append((nxt, [*path, nxt]))
+    return found
+
+
+def short(cycle: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name.removeprefix(f"{PACKAGE}.") for name in cycle)
+
+
+def test_the_reader_sees_imports_inside_functions() -> None:
+    internal, _ = imports_of(f"{PACKAGE}.loader")
+    # loader imports the validator only inside examine(): it still counts
+    assert VALIDATION in internal
+
+
+def test_validation_imports_nothing_from_later_stages() -> None:
+    names = [name for name in modules() if name == VALIDATION or name.startswith(VALIDATION + ".")]
+    assert len(names) > 5
+    for name in names:
+        internal, _ = imports_of(name)
+        later = sorted(
+            target
+            for target in internal
+            if target.removeprefix(f"{PACKAGE}.").split(".")[0] in LATER_STAGES
+        )
+        assert not later, f"{name} imports {later}"
+
+
+def test_validation_needs_only_the_standard_library_and_leaf_modules() -> None:
+    """Everything the validator imports, followed through the package, is the standard library,
+    the validator itself, ``candidate`` or ``_memtypes`` (so it never loads numpy)."""
+    seen: set[str] = set()
+    todo = [name for name in modules() if name.startswith(VALIDATION)]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        internal, external = imports_of(name)
+        outside = sorted(e for e in external if e not in sys.stdlib_module_names)
+        assert not outside, f"{name} imports {outside}"
+        for target in internal:
+            assert target.startswith(VALIDATION) or target in VALIDATION_MAY_IMPORT, (
+                f"{name} imports {target}"
+            )
+            todo.append(target)
+    assert VALIDATION_MAY_IMPORT <= seen
+
+
+def test_validation_modules_and_classes_stay_small() -> None:
+    for name, (path, _) in modules().items():
+        if not name.startswith(VALIDATION):
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert text.count("\n") <= 600, f"{path.name} has {text.count(chr(10))} lines"
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1
+                assert size <= 400, f"{path.name}: class {node.name} has {size} lines"
+
+
+def test_the_decorator_contract_is_defined_once() -> None:
+    """CONTRACTS, INJECTED_PARAMETERS and the contract attribute's name have one home."""
+    homes: dict[str, list[str]] = {}
+    for name, (path, _) in modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            targets = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AnnAssign):
+                targets = [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id.lstrip("_") in (
+                    "CONTRACTS",
+                    "INJECTED_PARAMETERS",
+                    "CONTRACT_ATTRIBUTE",
+                ):
+                    homes.setdefault(target.id.lstrip("_"), []).append(name)
+            if (
+                isinstance(node, ast.Constant)
+                and node.value == "__openhcs_declared_processing_contract__"
+            ):
+                homes.setdefault("the attribute name", []).append(name)
+    home = [f"{PACKAGE}._memtypes"]
+    assert homes == {
+        "CONTRACTS": home,
+        "INJECTED_PARAMETERS": home,
+        "CONTRACT_ATTRIBUTE": home,
+        "the attribute name": home,
+    }
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    edges = {"a": frozenset({"b"}), "b": frozenset({"c"}), "c": frozenset({"a"}), "d": frozenset()}
+    assert simple_cycles(edges) == {("a", "b", "c")}
+
+
+def test_no_import_cycle_besides_the_known_ones() -> None:
+    found = {short(cycle) for cycle in simple_cycles(graph())}
+    new = sorted(found - set(KNOWN_CYCLES))
+    assert not new, "import cycles: " + "; ".join(" -> ".join((*c, c[0])) for c in new)
+
+
+@pytest.mark.parametrize(
+    "cycle",
+    [
+        pytest.param(
+            cycle,
+            marks=pytest.mark.xfail(
+                strict=True, reason=f"known cycle {' -> '.join((*cycle, cycle[0]))}: {why}"
+            ),
+            id="->".join(cycle),
+        )
+        for cycle, why in KNOWN_CYCLES.items()
+    ],
+)
+def test_known_cycle_is_gone(cycle: tuple[str, ...]) -> None:
+    found = {short(c) for c in simple_cycles(graph())}
+    assert cycle not in found, "import cycle " + " -> ".join((*cycle, cycle[0]))
