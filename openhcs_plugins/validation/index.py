@@ -11,7 +11,6 @@ policy's fields).
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 __all__ = ["ALLOWED", "DENIED", "PARENT", "UNKNOWN", "PolicyIndex", "index_of"]
@@ -113,7 +112,19 @@ class PolicyIndex:
         return found
 
 
-@functools.lru_cache(maxsize=16)
+#: id(policy) -> (policy, its index). The policy is kept alive with its entry, so its id is
+#: not reused while the entry exists; looking up by identity costs no hashing of the policy.
+_INDEXES: dict[int, tuple[Any, PolicyIndex]] = {}
+_MAX_INDEXES = 16
+
+
 def index_of(policy: Any) -> PolicyIndex:
-    """The index of ``policy`` (one per distinct policy value; policies are hashable)."""
-    return PolicyIndex(policy)
+    """The index of ``policy`` (built once per policy object, a few kept)."""
+    entry = _INDEXES.get(id(policy))
+    if entry is not None and entry[0] is policy:
+        return entry[1]
+    if len(_INDEXES) >= _MAX_INDEXES:
+        _INDEXES.pop(next(iter(_INDEXES)))
+    index = PolicyIndex(policy)
+    _INDEXES[id(policy)] = (policy, index)
+    return index

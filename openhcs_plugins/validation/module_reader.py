@@ -1,8 +1,8 @@
 """Reading the module facts the loader needs out of the same pass that checks the policy.
 
-This module owns :class:`ModuleReader`, the part of the inspector that notes the top-level
-statements while they are scanned (imports, assignments, the decorators of top-level functions)
-and turns them into a :class:`~openhcs_plugins.validation.facts.ModuleFacts`: whether a
+This module owns :class:`ModuleReader`, the part of the inspector that reads the top-level
+statements (imports, assignments, the decorators of top-level functions) and the names the walk
+collected, and turns them into a :class:`~openhcs_plugins.validation.facts.ModuleFacts`: whether a
 memory-type decorator is used other than on a top-level ``def`` (so importing the module may
 make functions), the names top-level imports bind, and the line of each top-level assignment.
 It imports only the standard library, :mod:`.facts`, :mod:`.policy` (the decorator table) and
@@ -28,40 +28,53 @@ _DECORATOR_NAMES = frozenset({*MEMORY_DECORATOR_NAMES, "memory_types"})
 class ModuleReader:
     """Top-level statements noted during the walk, read as module facts (an inspector part)."""
 
-    def _note_top_statement(self: Any, stmt: ast.stmt) -> None:
-        cls = stmt.__class__
-        if cls is ast.Import:
-            self.top_import_nodes.append(stmt)
-            self.top_imports.update((a.asname or a.name).split(".")[0] for a in stmt.names)
-        elif cls is ast.ImportFrom:
-            self.top_import_nodes.append(stmt)
-            self.top_imports.update(a.asname or a.name for a in stmt.names)
-        elif cls is ast.FunctionDef or cls is ast.AsyncFunctionDef:
-            self.top_decorators.extend(stmt.decorator_list)
-        elif cls is ast.Assign or cls is ast.AnnAssign or cls is ast.AugAssign:
-            targets = stmt.targets if cls is ast.Assign else [stmt.target]
-            lines = self.top_binding_lines
-            todo: list[Any] = list(targets)
-            while todo:
-                node = todo.pop()
-                if node.__class__ is ast.Name:
-                    lines.setdefault(node.id, stmt.lineno)
-                for field_name in CHILD_FIELDS.get(node.__class__, ()):
-                    value = getattr(node, field_name)
-                    if value.__class__ is list:
-                        todo.extend(value)
-                    elif value is not None:
-                        todo.append(value)
+    def _top_statements(self: Any) -> tuple[set[str], dict[str, int], list[Any], list[Any]]:
+        """Names bound by top-level imports, the first line of each top-level assignment, the
+        top-level import statements and the decorators of top-level functions.
+
+        The top level is the module's statement list (the walk saw every statement already);
+        only assignment targets are looked into, a few nodes each.
+        """
+        imported: set[str] = set()
+        lines: dict[str, int] = {}
+        import_nodes: list[Any] = []
+        decorators: list[Any] = []
+        for stmt in self.tree.body:
+            cls = stmt.__class__
+            if cls is ast.Import:
+                import_nodes.append(stmt)
+                imported.update((a.asname or a.name).split(".")[0] for a in stmt.names)
+            elif cls is ast.ImportFrom:
+                import_nodes.append(stmt)
+                imported.update(a.asname or a.name for a in stmt.names)
+            elif cls is ast.FunctionDef or cls is ast.AsyncFunctionDef:
+                decorators.extend(stmt.decorator_list)
+            elif cls is ast.Assign or cls is ast.AnnAssign or cls is ast.AugAssign:
+                todo: list[Any] = list(stmt.targets if cls is ast.Assign else [stmt.target])
+                while todo:
+                    node = todo.pop()
+                    if node.__class__ is ast.Name:
+                        lines.setdefault(node.id, stmt.lineno)
+                    for field_name in CHILD_FIELDS.get(node.__class__, ()):
+                        value = getattr(node, field_name)
+                        if value.__class__ is list:
+                            todo.extend(value)
+                        elif value is not None:
+                            todo.append(value)
+        return imported, lines, import_nodes, decorators
 
     def module_facts(self: Any) -> ModuleFacts:
         """The facts, read after the first walk (before string annotations add their names)."""
+        imported, lines, import_nodes, decorators = self._top_statements()
         return ModuleFacts(
-            makes_functions_at_import=self._makes_functions_at_import(),
-            imported_names=frozenset(self.top_imports),
-            binding_lines=MappingProxyType(dict(self.top_binding_lines)),
+            makes_functions_at_import=self._makes_functions_at_import(import_nodes, decorators),
+            imported_names=frozenset(imported),
+            binding_lines=MappingProxyType(lines),
         )
 
-    def _makes_functions_at_import(self: Any) -> bool:
+    def _makes_functions_at_import(
+        self: Any, import_nodes: list[Any], decorators: list[Any]
+    ) -> bool:
         """True when a memory-type decorator is used other than on a top-level ``def``.
 
         That is how a factory (``def make_filter(size): @numpy def f(image): ...``) or a
@@ -71,7 +84,7 @@ class ModuleReader:
         """
         decorator_names: set[str] = set()
         module_aliases: set[str] = set()
-        for node in self.top_import_nodes:
+        for node in import_nodes:
             if node.__class__ is ast.ImportFrom and node.module in _DECORATOR_MODULES:
                 for alias in node.names:
                     if alias.name in _DECORATOR_NAMES:
@@ -93,13 +106,13 @@ class ModuleReader:
                 uses.append(root)
         if not uses:
             return False
-        allowed = {id(root) for root in map(_root, self.top_decorators) if root is not None}
+        allowed = {id(root) for root in map(_root, decorators) if root is not None}
         outside = [node for node in uses if id(node) not in allowed]
         if not outside:
             return False
         # a use inside a top-level decorator's arguments: look there (a few nodes) to be sure
         inside: set[int] = set()
-        todo: list[Any] = list(self.top_decorators)
+        todo: list[Any] = list(decorators)
         while todo:
             node = todo.pop()
             inside.add(id(node))

@@ -73,8 +73,6 @@ class StatementRules:
         while todo:
             stmt, top, in_main = todo.pop()
             cls = stmt.__class__
-            if top:
-                self._note_top_statement(stmt)
             if cls is ast.Import:
                 for alias in stmt.names:
                     module = norm(alias.name)

@@ -106,14 +106,6 @@ class Walk:
         #: names used as decorators (checked against the decorator lists, not as values).
         self.decorator_refs: set[int] = set()
         self.memory_decorated = 0
-        #: names bound by top-level imports, and the first line of each top-level assignment.
-        self.top_imports: set[str] = set()
-        self.top_binding_lines: dict[str, int] = {}
-        #: the decorators of top-level functions (uses of a decorator there make no function
-        #: at import time).
-        self.top_decorators: list[ast.expr] = []
-        #: top-level import statements.
-        self.top_import_nodes: list[ast.Import | ast.ImportFrom] = []
         self.nodes = 0
         self._levels: dict[int, list[Any]] = {}
 
