@@ -195,10 +195,6 @@ def _str(value: Any) -> str:
     return value
 
 
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else _str(value)
-
-
 @dataclass
 class CacheState:
     """The contents of a cache file (plain JSON-ready data; the loader gives it meaning)."""

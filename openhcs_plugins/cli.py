@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from openhcs_plugins._cli_help import PlainHelpGroup
-from openhcs_plugins._memtypes import AVAILABLE_MEMORY_TYPES
 
 # Typer reads the option types when it builds the commands, before any command runs.
 from openhcs_plugins.candidate import SourceKind, TrustLevel
+from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -366,9 +366,9 @@ def _validate_file(
     isolated: bool = False,
     package: bool = False,
 ) -> dict[str, Any]:
-    from openhcs_plugins._inspection import NO_FUNCTIONS_MESSAGE
     from openhcs_plugins._reports import validation_json
     from openhcs_plugins.validation import validate_code
+    from openhcs_plugins.validation.decorators import NO_FUNCTIONS_MESSAGE
 
     source = "entry_point" if package else "folder"
     level = trust if trust is not None else settings.trust.level_for(source)

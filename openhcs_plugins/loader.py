@@ -39,10 +39,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openhcs_plugins import cache as _cache
-from openhcs_plugins._policy import MEMORY_DECORATOR_NAMES
 from openhcs_plugins.candidate import (
     Candidate,
     SourceKind,
@@ -74,6 +73,9 @@ from openhcs_plugins.sources import (
     default_hint,
     read_source,
 )
+
+if TYPE_CHECKING:
+    from openhcs_plugins.validation import ModuleFacts
 
 __all__ = [
     "ENVIRONMENT_SEPARATOR",
@@ -248,124 +250,16 @@ class Discovery:
 # Examining one candidate
 # ---------------------------------------------------------------------------------------------
 
-#: Modules whose names are the memory-type decorators (OpenHCS's spellings included).
-_DECORATOR_MODULES = frozenset(
-    {
-        "openhcs_plugins",
-        "openhcs_plugins.memory",
-        "openhcs_plugins.decorators",
-        "openhcs.core.memory",
-        "openhcs.core.memory.decorators",
-    }
-)
-# The decorators' names from the policy's table, not from the memory module (which loads numpy):
-# listing reads names only.
-_DECORATOR_NAMES = frozenset({*MEMORY_DECORATOR_NAMES, "memory_types"})
-
-
-def _imported_names(tree: ast.Module) -> set[str]:
-    """Names bound by module-level imports (re-exports are not this module's functions)."""
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            names.update(a.asname or a.name for a in node.names)
-    return names
-
-
-def _binding_lines(tree: ast.Module) -> dict[str, int]:
-    """Line of the first module-level statement binding each name (for runtime-found functions)."""
-    lines: dict[str, int] = {}
-    for node in tree.body:
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = list(node.targets)
-        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
-            targets = [node.target]
-        for target in targets:
-            for sub in ast.walk(target):
-                if isinstance(sub, ast.Name):
-                    lines.setdefault(sub.id, node.lineno)
-    return lines
-
-
-def _only_in_imports_and_decorators(tree: ast.Module, text: str, names: set[str]) -> bool:
-    """Cheap sufficient test: every occurrence of ``names`` in the text lies in a module-level
-    import or a module-level decorator (so no other use exists and no walk is needed)."""
-    lines = text.splitlines(keepends=True)
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line))
-
-    def segment(node: ast.AST) -> str:
-        end_line = node.end_lineno or node.lineno
-        end_col = node.end_col_offset if node.end_col_offset is not None else 0
-        # ast offsets count UTF-8 bytes; only ASCII lines can be sliced by them directly.
-        first, last = lines[node.lineno - 1], lines[end_line - 1]
-        if not (first.isascii() and last.isascii()):
-            return ""
-        return text[starts[node.lineno - 1] + node.col_offset : starts[end_line - 1] + end_col]
-
-    expected = 0
-    for node in tree.body:
-        parts: list[ast.AST] = []
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            parts = [node]
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            parts = list(node.decorator_list)
-        for part in parts:
-            piece = segment(part)
-            expected += sum(piece.count(name) for name in names)
-    return sum(text.count(name) for name in names) <= expected
-
 
 def makes_functions_at_import(tree: ast.Module, text: str | None = None) -> bool:
     """True when a memory-type decorator is used other than on a module-level ``def``.
 
-    That is how a factory (``def make_filter(size): @numpy def f(image): ...``) or a
-    ``numpy(f)`` call makes decorated functions the static reader cannot see. With the source
-    ``text``, a module whose decorator names appear only in its imports and module-level
-    decorators is answered without walking the tree.
+    :func:`examine` reads this from the validating pass
+    (``validate_code(..., module_facts=True)``); this is for a caller that holds a tree.
     """
-    decorator_names: set[str] = set()
-    module_aliases: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module in _DECORATOR_MODULES:
-            for alias in node.names:
-                if alias.name in _DECORATOR_NAMES:
-                    decorator_names.add(alias.asname or alias.name)
-                elif f"{node.module}.{alias.name}" in _DECORATOR_MODULES:
-                    module_aliases.add(alias.asname or alias.name)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name in _DECORATOR_MODULES and alias.asname:
-                    module_aliases.add(alias.asname)
-    if not decorator_names and not module_aliases:
-        return False
-    if text is not None and _only_in_imports_and_decorators(
-        tree, text, decorator_names | module_aliases
-    ):
-        return False
-    allowed: set[int] = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            for decorator in node.decorator_list:
-                allowed.update(id(sub) for sub in ast.walk(decorator))
-    for sub in ast.walk(tree):
-        if id(sub) in allowed:
-            continue
-        if isinstance(sub, ast.Name) and sub.id in decorator_names:
-            if isinstance(sub.ctx, ast.Load):
-                return True
-        elif (
-            isinstance(sub, ast.Attribute)
-            and sub.attr in _DECORATOR_NAMES
-            and isinstance(sub.value, ast.Name)
-            and sub.value.id in module_aliases
-        ):
-            return True
-    return False
+    from openhcs_plugins.validation import makes_functions_at_import as read
+
+    return read(tree, text)
 
 
 def _runtime_function(name: str, obj: Any, line: int) -> StaticFunction:
@@ -384,7 +278,7 @@ def _runtime_function(name: str, obj: Any, line: int) -> StaticFunction:
 
 
 def _discover_by_import(
-    candidate: Candidate, tree: ast.Module | None, known: set[str]
+    candidate: Candidate, module_facts: ModuleFacts, known: set[str]
 ) -> tuple[list[StaticFunction], list[Problem], list[Problem]]:
     """Import the candidate's module (only this one) and read the functions it made."""
     from openhcs_plugins.memory import is_memory_decorated
@@ -408,8 +302,8 @@ def _discover_by_import(
             ],
             [],
         )
-    imported = _imported_names(tree) if tree is not None else set()
-    lines = _binding_lines(tree) if tree is not None else {}
+    imported = module_facts.imported_names
+    lines = module_facts.binding_lines
     if candidate.attribute is not None:
         names = [candidate.attribute]
     else:
@@ -528,7 +422,11 @@ def examine(candidate: Candidate, policy: Any = None, *, import_modules: bool = 
     from openhcs_plugins.validation import validate_code
 
     result = validate_code(
-        candidate.text, trust=candidate.trust, policy=policy, filename=candidate.filename
+        candidate.text,
+        trust=candidate.trust,
+        policy=policy,
+        filename=candidate.filename,
+        module_facts=True,
     )
     names = frozenset(result.function_names)
     warnings = [_as_problem(candidate, w, names) for w in result.warnings]
@@ -540,11 +438,9 @@ def examine(candidate: Candidate, policy: Any = None, *, import_modules: bool = 
             return Discovery(candidate, (), problems, tuple(warnings))
         return Discovery(candidate, tuple(functions), (), tuple(warnings))
 
-    try:
-        tree: ast.Module | None = ast.parse(candidate.text, filename=candidate.filename)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        tree = None
-    if tree is None:
+    # The same pass read the module facts; there are none when the text could not be read.
+    module_facts = result.module
+    if module_facts is None:
         problems = [_as_problem(candidate, e, names) for e in errors] or [
             Problem.for_candidate(candidate, "the module cannot be parsed", kind="syntax")
         ]
@@ -565,10 +461,12 @@ def examine(candidate: Candidate, policy: Any = None, *, import_modules: bool = 
         (candidate.attribute is not None and candidate.attribute not in names)
         or (candidate.attribute is None and not names)
         or bool(dynamic)
-        or makes_functions_at_import(tree, candidate.text)
+        or module_facts.makes_functions_at_import
     )
     if wants_import and not blocking and import_modules:
-        found, import_problems, import_warnings = _discover_by_import(candidate, tree, set(names))
+        found, import_problems, import_warnings = _discover_by_import(
+            candidate, module_facts, set(names)
+        )
         warnings += import_warnings
         problems += import_problems
         functions += found
@@ -691,13 +589,11 @@ def policy_for(settings: Settings) -> Any:
 
 #: The modules whose code decides what discovery finds (the validator, the sources, this one).
 _DISCOVERY_MODULES = (
-    "_inspection.py",
-    "_policy.py",
+    "memory/types.py",
     "cache.py",
     "candidate.py",
     "loader.py",
     "sources.py",
-    "validation.py",
 )
 
 
@@ -712,7 +608,8 @@ def validator_key(settings: Settings | None = None) -> str:
 
     package = Path(__file__).parent
     parts = [__version__, str(package)]
-    for name in _DISCOVERY_MODULES:
+    validation = sorted(f"validation/{p.name}" for p in (package / "validation").glob("*.py"))
+    for name in (*_DISCOVERY_MODULES, *validation):
         parts.append(f"{name}:{_cache.file_stamp(package / name)}")
     if settings is not None:
         parts.append(repr(settings.trust))

@@ -65,16 +65,12 @@ from openhcs_plugins.validation import (
 )
 
 __all__ = [
-    "FUNCTIONS_DIR_ENV",
     "CustomFunctionInfo",
     "CustomFunctionManager",
     "default_functions_dir",
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Environment variable that overrides the functions folder.
-FUNCTIONS_DIR_ENV = "OPENHCS_PLUGINS_FUNCTIONS_DIR"
 
 
 def default_functions_dir() -> Path:

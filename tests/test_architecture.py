@@ -1,4 +1,4 @@
-"""The package's shape: imports run one way, with no import cycle.
+"""The package's shape: imports run one way, validation stands alone, no import cycle.
 
 Imports are read from the source (every ``import`` statement, inside functions and
 ``TYPE_CHECKING`` blocks too), so an import that only runs on some path still counts.
@@ -7,11 +7,18 @@ Imports are read from the source (every ``import`` statement, inside functions a
 from __future__ import annotations
 
 import ast
+import sys
 from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "openhcs_plugins"
+VALIDATION = f"{PACKAGE}.validation"
+
+#: What the validator may import from the rest of the package: small leaf modules only.
+VALIDATION_MAY_IMPORT = frozenset({f"{PACKAGE}.candidate", f"{PACKAGE}.memory.types"})
+#: Later stages of the flow, which the validator must never reach.
+LATER_STAGES = ("loader", "registry", "manager", "cli", "_execution", "execution", "isolation")
 
 
 @cache
@@ -135,8 +142,88 @@ def test_the_reader_sees_imports_inside_functions_and_submodules() -> None:
     internal, _ = imports_of(f"{PACKAGE}.manager")
     # the manager imports the loader only inside functions: it still counts
     assert f"{PACKAGE}.loader" in internal
+    # the loader imports the validator only inside examine(): it still counts
+    assert VALIDATION in imports_of(f"{PACKAGE}.loader")[0]
     # ``from openhcs_plugins import gui`` style: a submodule named in a from-import is that module
     assert all(target in modules() for target in internal)
+
+
+def test_validation_imports_nothing_from_later_stages() -> None:
+    names = [name for name in modules() if name == VALIDATION or name.startswith(VALIDATION + ".")]
+    assert len(names) > 5
+    for name in names:
+        internal, _ = imports_of(name)
+        later = sorted(
+            target
+            for target in internal
+            if target.removeprefix(f"{PACKAGE}.").split(".")[0] in LATER_STAGES
+        )
+        assert not later, f"{name} imports {later}"
+
+
+def test_validation_needs_only_the_standard_library_and_leaf_modules() -> None:
+    """Everything the validator imports, followed through the package, is the standard library,
+    the validator itself, ``candidate`` or ``memory.types`` (so it never loads numpy)."""
+    seen: set[str] = set()
+    todo = [name for name in modules() if name.startswith(VALIDATION)]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        internal, external = imports_of(name)
+        outside = sorted(e for e in external if e not in sys.stdlib_module_names)
+        assert not outside, f"{name} imports {outside}"
+        for target in internal:
+            assert target.startswith(VALIDATION) or target in VALIDATION_MAY_IMPORT, (
+                f"{name} imports {target}"
+            )
+            todo.append(target)
+    assert VALIDATION_MAY_IMPORT <= seen
+
+
+def test_validation_modules_and_classes_stay_small() -> None:
+    for name, (path, _) in modules().items():
+        if not name.startswith(VALIDATION):
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert text.count("\n") <= 600, f"{path.name} has {text.count(chr(10))} lines"
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1
+                assert size <= 400, f"{path.name}: class {node.name} has {size} lines"
+
+
+def test_the_decorator_contract_is_defined_once() -> None:
+    """CONTRACTS, INJECTED_PARAMETERS and the contract attribute's name have one home."""
+    homes: dict[str, list[str]] = {}
+    for name, (path, _) in modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            targets = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AnnAssign):
+                targets = [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id.lstrip("_") in (
+                    "CONTRACTS",
+                    "INJECTED_PARAMETERS",
+                    "CONTRACT_ATTRIBUTE",
+                ):
+                    homes.setdefault(target.id.lstrip("_"), []).append(name)
+            if (
+                isinstance(node, ast.Constant)
+                and node.value == "__openhcs_declared_processing_contract__"
+            ):
+                homes.setdefault("the attribute name", []).append(name)
+    home = [f"{PACKAGE}.memory.types"]
+    assert homes == {
+        "CONTRACTS": home,
+        "INJECTED_PARAMETERS": home,
+        "CONTRACT_ATTRIBUTE": home,
+        "the attribute name": home,
+    }
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:

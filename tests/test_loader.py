@@ -472,3 +472,33 @@ def test_factory_detector_spots_decorators_used_outside_module_level_defs(
     tree = ast.parse(code)
     assert makes_functions_at_import(tree) is expected
     assert makes_functions_at_import(tree, code) is expected  # the text shortcut agrees
+
+
+def test_examining_a_package_module_parses_its_text_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader takes what it needs (functions made at import, names) from the validating
+    pass; it does not parse or walk the text a second time."""
+    import ast
+
+    from openhcs_plugins.candidate import Candidate, TrustLevel
+    from openhcs_plugins.loader import examine
+
+    parsed: list[str] = []
+    real_parse = ast.parse
+
+    def counting_parse(source, *args, **kwargs):
+        parsed.append(kwargs.get("filename", "?"))
+        return real_parse(source, *args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", counting_parse)
+    text = (
+        "from openhcs_plugins.decorators import numpy\n"
+        "@numpy\ndef f(image):\n    return image\n"
+        "def make():\n    @numpy\n    def g(image):\n        return image\n    return g\n"
+    )
+    candidate = Candidate(
+        SourceKind.ENTRY_POINT, "oplab_once", text, trust=TrustLevel.TRUSTED, module="oplab_once"
+    )
+    discovery = examine(candidate, import_modules=False)
+    assert len(parsed) == 1
+    assert [f.name for f in discovery.functions] == ["f"]
+    assert "not-imported" in {w.kind for w in discovery.warnings}  # the factory was seen

@@ -70,7 +70,7 @@ def test_numpy_is_imported_when_data_is_converted() -> None:
 
 
 # The modules that moved into the package stay importable, for one release, with the same objects.
-SHIMS = ["openhcs_plugins._memtypes", "openhcs_plugins.decorators", "openhcs_plugins._conversion"]
+SHIMS = ["openhcs_plugins._memtypes", "openhcs_plugins._conversion"]
 
 
 @pytest.mark.parametrize("old", SHIMS)
@@ -78,6 +78,15 @@ def test_the_old_module_names_still_import_and_say_for_how_long(old: str) -> Non
     module = importlib.import_module(old)
     assert module.__doc__ and "one release" in module.__doc__
     assert all(hasattr(module, name) for name in module.__all__)
+
+
+def test_the_decorators_module_is_public_and_stays() -> None:
+    """DESIGN.md names ``openhcs_plugins.decorators`` (OpenHCS code imports its twin): no
+    deprecation, the same decorator objects as the memory package."""
+    from openhcs_plugins import decorators, memory
+
+    assert decorators.__doc__ and "one release" not in decorators.__doc__
+    assert all(getattr(decorators, name) is getattr(memory, name) for name in decorators.__all__)
 
 
 def test_the_old_conversion_names_are_the_new_ones() -> None:

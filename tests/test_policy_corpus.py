@@ -25,9 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from openhcs_plugins._policy import ALLOWED
 from openhcs_plugins.candidate import Candidate, SourceKind, TrustLevel
-from openhcs_plugins.validation import ImportPolicy, validate_code, validate_imports
+from openhcs_plugins.validation import ALLOWED, ImportPolicy, validate_code, validate_imports
 
 CORPUS = Path(__file__).parent / "corpus"
 BENIGN = sorted((CORPUS / "benign").glob("*.py"))

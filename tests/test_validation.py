@@ -933,3 +933,54 @@ def test_validate_function_never_raises():
     assert not validate_function(Hostile()).is_valid
     assert not validate_function(42).is_valid  # type: ignore[arg-type]
     assert not validate_function(print).is_valid
+
+
+def test_the_policy_is_a_frozen_value_without_caches():
+    """Lookup tables and caches live in a separate index, not hidden inside the policy."""
+    import dataclasses
+
+    policy = ImportPolicy.default().with_additions(modules=["pandas"])
+    assert validate_imports("import pandas\nimport os\n", policy).errors
+    assert set(vars(policy)) == {f.name for f in dataclasses.fields(policy)}
+    assert not any(isinstance(value, (dict, list, set)) for value in vars(policy).values())
+    assert pickle.loads(pickle.dumps(policy)) == policy
+    assert policy.path_status("pandas.DataFrame") == "allowed"
+
+
+FACTORY_MODULE = code(
+    """
+    from openhcs_plugins.memory import numpy
+    import numpy as np
+    from scipy import ndimage as ndi
+
+    SIZE = 3
+    table: dict = {}
+
+
+    @numpy
+    def blur(image):
+        return ndi.uniform_filter(image, SIZE)
+
+
+    def make(size):
+        @numpy
+        def f(image):
+            return image * size
+
+        return f
+    """
+)
+
+
+def test_validate_code_reads_the_module_facts_in_the_same_pass():
+    assert validate_code(FACTORY_MODULE).module is None  # only when asked for
+    facts = validate_code(FACTORY_MODULE, module_facts=True).module
+    assert facts is not None
+    assert facts.makes_functions_at_import
+    assert facts.imported_names == {"numpy", "np", "ndi"}
+    assert dict(facts.binding_lines) == {"SIZE": 5, "table": 6}
+    static = validate_code(HEADER + "@numpy\ndef f(image):\n    return image\n", module_facts=True)
+    assert static.is_valid and static.module is not None
+    assert not static.module.makes_functions_at_import
+    # no facts from text that could not be read to the end
+    assert validate_code("def f(:\n", module_facts=True).module is None

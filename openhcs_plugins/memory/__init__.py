@@ -18,59 +18,84 @@ modules, from the bottom up: :mod:`.types` (the decorator contract: memory types
 injected parameters), :mod:`.errors`, :mod:`.detect` and :mod:`.devices`, :mod:`.frameworks`
 (one module per framework), :mod:`.buffers`, :mod:`.convert` (the dispatcher and its rules),
 :mod:`.status` (``doctor``) and :mod:`.decorators`. Each imports only modules listed before it.
-Importing this package imports no numpy and no framework; numpy is imported when data is first
+Importing this package imports none of them: each public name is imported from its module on
+first use (PEP 562), so ``from openhcs_plugins.memory.types import MemoryType`` (what the
+validator and a listing read) loads only :mod:`.types`. numpy is imported when data is first
 converted, a framework when its data is.
 """
 
 from __future__ import annotations
 
-# Names imported as ``X as X`` stay importable from here, as before the split into a package
-# (the registry, loader and isolated runner import them), but are not part of ``__all__``.
-from openhcs_plugins.memory.convert import convert_memory
-from openhcs_plugins.memory.convert import stack_planes as stack_planes
-from openhcs_plugins.memory.convert import take_plane as take_plane
-from openhcs_plugins.memory.decorators import DECORATORS as DECORATORS
-from openhcs_plugins.memory.decorators import (
-    cupy,
-    is_memory_decorated,
-    jax,
-    memory_types,
-    numpy,
-    pyclesperanto,
-    tensorflow,
-    torch,
-)
-from openhcs_plugins.memory.detect import detect_memory_type
-from openhcs_plugins.memory.detect import memory_type_of_type as memory_type_of_type
-from openhcs_plugins.memory.errors import (
-    DtypeChangeError,
-    DtypeChangeWarning,
-    FrameworkUnavailableError,
-)
-from openhcs_plugins.memory.types import (
-    AVAILABLE_MEMORY_TYPES,
-    CONTRACTS,
-    MemoryType,
-)
-from openhcs_plugins.memory.types import CONTRACT_ATTRIBUTE as CONTRACT_ATTRIBUTE
-from openhcs_plugins.memory.types import DECORATED_MARKER as DECORATED_MARKER
-from openhcs_plugins.memory.types import INJECTED_PARAMETERS as INJECTED_PARAMETERS
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "AVAILABLE_MEMORY_TYPES",
-    "CONTRACTS",
-    "DtypeChangeError",
-    "DtypeChangeWarning",
-    "FrameworkUnavailableError",
-    "MemoryType",
-    "convert_memory",
-    "cupy",
-    "detect_memory_type",
-    "is_memory_decorated",
-    "jax",
-    "memory_types",
-    "numpy",
-    "pyclesperanto",
-    "tensorflow",
-    "torch",
-]
+if TYPE_CHECKING:  # the names as a type checker sees them; imported on first use below
+    from openhcs_plugins.memory.convert import convert_memory as convert_memory
+    from openhcs_plugins.memory.convert import stack_planes as stack_planes
+    from openhcs_plugins.memory.convert import take_plane as take_plane
+    from openhcs_plugins.memory.decorators import DECORATORS as DECORATORS
+    from openhcs_plugins.memory.decorators import cupy as cupy
+    from openhcs_plugins.memory.decorators import is_memory_decorated as is_memory_decorated
+    from openhcs_plugins.memory.decorators import jax as jax
+    from openhcs_plugins.memory.decorators import memory_types as memory_types
+    from openhcs_plugins.memory.decorators import numpy as numpy
+    from openhcs_plugins.memory.decorators import pyclesperanto as pyclesperanto
+    from openhcs_plugins.memory.decorators import tensorflow as tensorflow
+    from openhcs_plugins.memory.decorators import torch as torch
+    from openhcs_plugins.memory.detect import detect_memory_type as detect_memory_type
+    from openhcs_plugins.memory.detect import memory_type_of_type as memory_type_of_type
+    from openhcs_plugins.memory.errors import DtypeChangeError as DtypeChangeError
+    from openhcs_plugins.memory.errors import DtypeChangeWarning as DtypeChangeWarning
+    from openhcs_plugins.memory.errors import FrameworkUnavailableError as FrameworkUnavailableError
+    from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES as AVAILABLE_MEMORY_TYPES
+    from openhcs_plugins.memory.types import CONTRACT_ATTRIBUTE as CONTRACT_ATTRIBUTE
+    from openhcs_plugins.memory.types import CONTRACTS as CONTRACTS
+    from openhcs_plugins.memory.types import DECORATED_MARKER as DECORATED_MARKER
+    from openhcs_plugins.memory.types import INJECTED_PARAMETERS as INJECTED_PARAMETERS
+    from openhcs_plugins.memory.types import MemoryType as MemoryType
+
+#: Public name -> the module of this package that defines it.
+_HOMES: dict[str, str] = {
+    "AVAILABLE_MEMORY_TYPES": "types",
+    "CONTRACTS": "types",
+    "MemoryType": "types",
+    "DtypeChangeError": "errors",
+    "DtypeChangeWarning": "errors",
+    "FrameworkUnavailableError": "errors",
+    "convert_memory": "convert",
+    "detect_memory_type": "detect",
+    "cupy": "decorators",
+    "is_memory_decorated": "decorators",
+    "jax": "decorators",
+    "memory_types": "decorators",
+    "numpy": "decorators",
+    "pyclesperanto": "decorators",
+    "tensorflow": "decorators",
+    "torch": "decorators",
+}
+
+#: Importable from here, as before the split into a package, but not part of ``__all__``.
+_ALSO: dict[str, str] = {
+    "stack_planes": "convert",
+    "take_plane": "convert",
+    "DECORATORS": "decorators",
+    "memory_type_of_type": "detect",
+    "CONTRACT_ATTRIBUTE": "types",
+    "DECORATED_MARKER": "types",
+    "INJECTED_PARAMETERS": "types",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name) or _ALSO.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES, *_ALSO})

@@ -330,9 +330,9 @@ class FunctionRegistry:
         """Infos sorted by key, filtered by memory type (input or output), namespace, source."""
         with self._lock:
             entries = [self._entries[k] for k in sorted(self._entries)]
-        # Listing reads only the memory-type names (_memtypes): the memory module and numpy load
+        # Listing reads only the memory-type names (memory.types): the memory module and numpy load
         # when a function runs.
-        from openhcs_plugins._memtypes import MemoryType
+        from openhcs_plugins.memory.types import MemoryType
 
         wanted_mt = MemoryType(memory_type).value if memory_type is not None else None
         wanted_src = SourceKind(source) if source is not None else None
@@ -392,7 +392,7 @@ class FunctionRegistry:
 
 def parameters_of(func: Callable[..., Any]) -> tuple[ParameterInfo, ...]:
     """Parameters of a live callable, without the decorator's injected ones."""
-    from openhcs_plugins.memory import INJECTED_PARAMETERS
+    from openhcs_plugins.memory.types import INJECTED_PARAMETERS
 
     out = []
     for p in inspect.signature(func).parameters.values():
@@ -414,7 +414,7 @@ def info_from_callable(
     func: Callable[..., Any], namespace: str, provenance: Provenance
 ) -> FunctionInfo:
     """Build an entry's info from a loaded, decorated callable."""
-    from openhcs_plugins.memory import CONTRACT_ATTRIBUTE
+    from openhcs_plugins.memory.types import CONTRACT_ATTRIBUTE
 
     return FunctionInfo(
         key=make_key(namespace, func.__name__),

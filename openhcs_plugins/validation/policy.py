@@ -1,7 +1,10 @@
 """The static policy for user code: which modules, attributes, builtins and decorators it may use.
 
-The policy is data; :mod:`openhcs_plugins._inspection` applies it in one pass over the syntax
-tree. It is built from SECURITY-NOTES.md, "What holds statically":
+This module owns :class:`ImportPolicy`, a frozen value (data only: the lookup tables and caches
+built from it live in :class:`~openhcs_plugins.validation.index.PolicyIndex`), and the
+decorator table (which dotted paths are the memory-type decorators). It may import the standard
+library, :mod:`openhcs_plugins.memory.types` and :mod:`.index`. The policy is built from
+SECURITY-NOTES.md, "What holds statically":
 
 - a module **allowlist** by submodule (``scipy.ndimage``, not ``scipy``), with explicit
   exclusions inside allowed packages (``numpy.f2py``, ``torch.hub``); the longest matching
@@ -20,10 +23,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+
+from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
+from openhcs_plugins.validation.index import ALLOWED, DENIED, PARENT, UNKNOWN, index_of
 
 __all__ = [
     "ALLOWED",
+    "DECORATOR_LIST",
+    "DECORATOR_MODULES",
     "DECORATOR_PATHS",
     "DENIED",
     "MEMORY_DECORATOR_NAMES",
@@ -32,23 +40,10 @@ __all__ = [
     "ImportPolicy",
 ]
 
-#: path_status results.
-ALLOWED = "allowed"
-DENIED = "denied"
-#: a package that only leads to allowed submodules (``scipy`` for ``scipy.ndimage``): it may be
-#: imported and used as the base of an attribute chain, but not passed around on its own.
-PARENT = "parent"
-UNKNOWN = "unknown"
-
 #: The six memory-type decorator names, in the order the OpenHCS documentation lists them.
-MEMORY_DECORATOR_NAMES: tuple[str, ...] = (
-    "numpy",
-    "cupy",
-    "torch",
-    "tensorflow",
-    "jax",
-    "pyclesperanto",
-)
+MEMORY_DECORATOR_NAMES: tuple[str, ...] = tuple(AVAILABLE_MEMORY_TYPES)
+#: How a message lists them: ``@numpy, @cupy, ...``.
+DECORATOR_LIST = ", ".join(f"@{name}" for name in MEMORY_DECORATOR_NAMES)
 
 #: Modules that export the memory-type decorators, in this package and in OpenHCS.
 DECORATOR_MODULES: tuple[str, ...] = (
@@ -476,35 +471,6 @@ class ImportPolicy:
     max_nodes: int = 200_000
     max_depth: int = 100
 
-    _table: dict[str, bool] = field(init=False, repr=False, compare=False, hash=False)
-    _parents: frozenset[str] = field(init=False, repr=False, compare=False, hash=False)
-    _status_cache: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
-    _below_cache: dict[str, bool] = field(init=False, repr=False, compare=False, hash=False)
-    _denied_roots: frozenset[str] = field(init=False, repr=False, compare=False, hash=False)
-    #: attribute name -> whether the inspection pass must look at it more closely.
-    _watched_attributes: dict[str, bool] = field(init=False, repr=False, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        table = {path: False for path in self.denied_modules}
-        table.update({path: True for path in self.allowed_modules})
-        # an entry on both lists is denied: additions remove their paths from the deny list
-        for path in self.denied_modules & self.allowed_modules:
-            table[path] = False
-        parents = set()
-        for path in self.allowed_modules:
-            parts = path.split(".")
-            parents.update(".".join(parts[:i]) for i in range(1, len(parts)))
-        object.__setattr__(self, "_table", table)
-        object.__setattr__(self, "_parents", frozenset(parents))
-        object.__setattr__(self, "_status_cache", {})
-        object.__setattr__(self, "_below_cache", {})
-        object.__setattr__(
-            self,
-            "_denied_roots",
-            frozenset(path.split(".", 1)[0] for path, ok in table.items() if not ok),
-        )
-        object.__setattr__(self, "_watched_attributes", {})
-
     @classmethod
     def default(cls) -> ImportPolicy:
         """The policy of the ``user`` level (cached; the object is immutable)."""
@@ -553,50 +519,14 @@ class ImportPolicy:
             allowed_decorators=self.allowed_decorators | decorators,
         )
 
-    # -- queries used by the inspection pass ---------------------------------------------------
+    # -- queries (the tables behind them live in a PolicyIndex, not in the policy) -----------
     def path_status(self, path: str) -> str:
         """``allowed``, ``denied``, ``parent`` or ``unknown`` for a dotted module path.
 
         The longest entry of the allow and deny lists that is a prefix of ``path`` (at a dot)
         decides; a path that only leads to allowed entries is a ``parent``.
         """
-        cache = self._status_cache
-        status = cache.get(path)
-        if status is None:
-            status = self._path_status(path)
-            if len(cache) > 50_000:
-                cache.clear()
-            cache[path] = status
-        return status
-
-    def _path_status(self, path: str) -> str:
-        verdict = self._longest_entry(path)
-        if verdict is None:
-            return PARENT if path in self._parents else UNKNOWN
-        if verdict:
-            # A module re-exported inside an allowed one (``torch.nn.functional.torch``) leads
-            # to the same excluded parts: ``....torch.jit`` is ``torch.jit``.
-            parts = path.split(".")
-            roots = self._denied_roots
-            for start in range(1, len(parts) - 1):
-                if parts[start] in roots and self._longest_entry(".".join(parts[start:])) is False:
-                    return DENIED
-        return ALLOWED if verdict else DENIED
-
-    def _longest_entry(self, path: str) -> bool | None:
-        """The verdict of the longest allow/deny entry that is ``path`` or a prefix of it."""
-        table = self._table
-        verdict = table.get(path)
-        if verdict is not None:
-            return verdict
-        end = len(path)
-        while True:
-            end = path.rfind(".", 0, end)
-            if end <= 0:
-                return None
-            verdict = table.get(path[:end])
-            if verdict is not None:
-                return verdict
+        return index_of(self).path_status(path)
 
     def has_exclusions_below(self, path: str) -> bool:
         """True when an allowed ``path`` contains excluded parts (``torch``: ``torch.jit``).
@@ -604,17 +534,7 @@ class ImportPolicy:
         Such a module may only be used through attribute chains, which are checked by path; as a
         value (``t = torch``, ``f(torch)``) it would carry its excluded parts past the check.
         """
-        cache = self._below_cache
-        found = cache.get(path)
-        if found is None:
-            prefix = path + "."
-            found = any(
-                entry.startswith(prefix) and not self._table[entry] for entry in self.denied_modules
-            )
-            if len(cache) > 50_000:
-                cache.clear()
-            cache[path] = found
-        return found
+        return index_of(self).has_exclusions_below(path)
 
     def attribute_denied(self, name: str) -> bool:
         """True when the attribute name is on the deny list or starts with a denied prefix."""

@@ -1,0 +1,170 @@
+"""The finding types: what a check reports, and the result a validation returns.
+
+This module owns :class:`Finding` (a problem as the pass sees it: rule, message, line, hint),
+:class:`ValidationError` (a finding with file, snippet and function, as callers see it),
+:class:`ValidationResult`, :class:`TooComplex` (the pass's way out when a limit is hit), and
+the rule sets that decide what a trust level reports as a warning. It imports only the standard
+library, :mod:`openhcs_plugins.candidate` (``StaticFunction``) and :mod:`.facts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from openhcs_plugins.candidate import StaticFunction
+from openhcs_plugins.validation.facts import ModuleFacts
+
+__all__ = [
+    "POLICY_RULES",
+    "SYNTAX_RULES",
+    "Finding",
+    "TooComplex",
+    "ValidationError",
+    "ValidationResult",
+]
+
+#: Rules whose findings are warnings, not errors, at the ``trusted`` level. The others
+#: (syntax, encoding, too-complex, decorator, first-parameter, duplicate-function) describe code
+#: that cannot work as a function at any level.
+POLICY_RULES = frozenset(
+    {
+        "import-not-allowed",
+        "underscore-attribute",
+        "denied-attribute",
+        "denied-builtin",
+        "dunder-name",
+        "format-attribute",
+        "module-assignment",
+        "module-statement",
+        "class-statement",
+        "class-hook",
+        "decorator-not-allowed",
+        "annotation",
+    }
+)
+#: Rules about the text itself: what ``validate_syntax`` reports.
+SYNTAX_RULES = frozenset({"syntax", "encoding", "too-complex", "internal"})
+
+
+class Finding(NamedTuple):
+    """One problem, before it becomes a ``ValidationError`` (which adds file and snippet)."""
+
+    rule: str
+    message: str
+    line: int
+    hint: str
+    #: the function the finding belongs to, when it is not the line's enclosing function.
+    function: str = ""
+
+
+class TooComplex(Exception):
+    """Raised inside the pass when a size or depth limit is exceeded."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class ValidationError(Exception):
+    """One finding: what is wrong, where, which rule, and what to write instead.
+
+    ``str()`` gives ``file:line: message (snippet) - hint``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        line_number: int = 0,
+        code_snippet: str = "",
+        *,
+        rule: str = "",
+        filename: str = "",
+        function: str = "",
+        hint: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line_number = line_number
+        self.code_snippet = code_snippet
+        self.rule = rule
+        self.filename = filename
+        self.function = function
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.filename and self.line_number:
+            where = f"{self.filename}:{self.line_number}: "
+        elif self.filename:
+            where = f"{self.filename}: "
+        elif self.line_number:
+            where = f"line {self.line_number}: "
+        else:
+            where = ""
+        text = where + self.message
+        if self.code_snippet:
+            text += f" ({self.code_snippet})"
+        if self.hint:
+            text += f" - {self.hint}"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"ValidationError({self.message!r}, line_number={self.line_number}, "
+            f"rule={self.rule!r}, function={self.function!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_error,
+            (
+                self.message,
+                self.line_number,
+                self.code_snippet,
+                self.rule,
+                self.filename,
+                self.function,
+                self.hint,
+            ),
+        )
+
+
+def _rebuild_error(*args: Any) -> ValidationError:
+    message, line, snippet, rule, filename, function, hint = args
+    return ValidationError(
+        message, line, snippet, rule=rule, filename=filename, function=function, hint=hint
+    )
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The outcome of a validation: valid or not, the findings, and the functions found."""
+
+    is_valid: bool
+    errors: tuple[ValidationError, ...]
+    warnings: tuple[ValidationError, ...]
+    function_names: tuple[str, ...]
+    #: static description of each decorated top-level function (nothing was executed).
+    functions: tuple[StaticFunction, ...] = ()
+    #: what the same pass read about the module, with ``validate_code(..., module_facts=True)``
+    #: (None when not asked for, or when the text could not be read to the end).
+    module: ModuleFacts | None = None
+
+    def as_error(self, filename: str = "") -> ValidationError:
+        """The first error, to raise, with every error attached as ``.errors``; ``filename``
+        fills in where the finding does not name a file."""
+        if not self.errors:
+            raise ValueError("a valid result has no error to raise")
+        first = self.errors[0]
+        error = ValidationError(
+            first.message,
+            first.line_number,
+            first.code_snippet,
+            rule=first.rule,
+            filename=first.filename or filename,
+            function=first.function,
+            hint=first.hint,
+        )
+        error.errors = self.errors  # type: ignore[attr-defined]
+        return error

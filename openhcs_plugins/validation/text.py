@@ -1,0 +1,175 @@
+"""The text of user code: decoding it, quoting a line of it, and locating a line in it.
+
+This module owns everything that reads characters rather than syntax: the UTF-8 and coding
+cookie rules (:func:`decode`), identifier normalisation (:func:`norm`), the snippet a finding
+quotes (:func:`line_snippet`, :func:`snippet_of`), the function a line belongs to
+(:func:`enclosing`) and the file and line of a loaded callable (:func:`function_location`).
+It is the one place that locates a line in user code. It imports only the standard library and
+:mod:`.findings`.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import linecache
+import re
+import unicodedata
+from typing import Any
+
+from openhcs_plugins.validation.findings import Finding
+
+__all__ = [
+    "decode",
+    "enclosing",
+    "function_location",
+    "line_snippet",
+    "norm",
+    "snippet_of",
+    "split_lines",
+]
+
+_MAX_SNIPPET = 200
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def norm(name: str) -> str:
+    """NFKC, as the parser does for identifiers (strings reach us un-normalised)."""
+    return name if name.isascii() else unicodedata.normalize("NFKC", name)
+
+
+def snippet_of(node: ast.AST) -> str:
+    """Short source text of a node, for a message."""
+    try:
+        text = ast.unparse(node)
+    except Exception:
+        text = type(node).__name__
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` as the tokenizer counts them (``\\r\\n``, ``\\r`` or ``\\n``)."""
+    return _LINE_BREAK.split(text)
+
+
+def line_snippet(lines: list[str], line: int) -> str:
+    """Line ``line`` (1-based) of ``lines``, stripped and shortened; empty when out of range."""
+    snippet = lines[line - 1] if 0 < line <= len(lines) else ""
+    return shorten(snippet)
+
+
+def shorten(snippet: str) -> str:
+    snippet = snippet.strip()
+    if len(snippet) > _MAX_SNIPPET:
+        snippet = snippet[: _MAX_SNIPPET - 3] + "..."
+    return snippet
+
+
+def enclosing(ranges: list[tuple[int, int, str]], line: int) -> str:
+    """The name of the top-level function whose (sorted) line range holds ``line``."""
+    for start, end, name in ranges:
+        if start <= line <= end:
+            return name
+        if start > line:
+            break
+    return ""
+
+
+def function_location(func: Any) -> tuple[str, int, str]:
+    """File, first line and that line's text of a function (or of what it wraps)."""
+    target = func
+    for _ in range(10):
+        wrapped = getattr(target, "__wrapped__", None)
+        if wrapped is None:
+            break
+        target = wrapped
+    code = getattr(target, "__code__", None)
+    filename = getattr(code, "co_filename", "")
+    line = getattr(code, "co_firstlineno", 0)
+    if not isinstance(filename, str) or not isinstance(line, int):
+        return "", 0, ""
+    snippet = linecache.getline(filename, line).strip() if filename and line else ""
+    return filename, line, snippet
+
+
+# -- encoding ----------------------------------------------------------------------------------
+
+# A coding declaration anywhere in a comment of the first two lines, where a line ends at
+# "\r\n", "\r" or "\n" as for the tokenizer (which honours b"\r# coding: utf-7").
+_COOKIE = re.compile(r"coding[:=][ \t]*([-\w.]+)", re.ASCII)
+_COOKIE_BYTES = re.compile(rb"coding[:=][ \t]*([-\w.]+)", re.ASCII)
+_FIRST_LINES_BYTES = re.compile(rb"\r\n|\r|\n")
+
+
+def _cookie_problem(name: str, line: int) -> Finding | None:
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        codec = ""
+    if codec in ("utf-8", "utf-8-sig"):
+        return None
+    return Finding(
+        "encoding",
+        f"Coding declaration {name!r} is not allowed: custom functions must be UTF-8 "
+        "(another encoding can hide statements inside what looks like a comment).",
+        line,
+        "Save the file as UTF-8 and remove the '# -*- coding: ... -*-' line.",
+    )
+
+
+def decode(code: Any, max_bytes: int) -> tuple[str | None, Finding | None]:
+    """The text to check, or a finding about why there is none."""
+    too_large = Finding(
+        "too-complex",
+        f"Code is too large to validate: more than {max_bytes} bytes.",
+        1,
+        "A custom-function file holds a few functions; split larger code into a package.",
+    )
+    if isinstance(code, (bytes, bytearray, memoryview)):
+        data = bytes(code)
+        if len(data) > max_bytes:
+            return None, too_large
+        for number, line in enumerate(_FIRST_LINES_BYTES.split(data, 2)[:2], start=1):
+            for match in _COOKIE_BYTES.finditer(line, line.find(b"#") + 1 or len(line)):
+                problem = _cookie_problem(match.group(1).decode("ascii"), number)
+                if problem is not None:
+                    return None, problem
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
+        try:
+            return data.decode("utf-8"), None
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            return None, Finding(
+                "encoding",
+                f"Code is not valid UTF-8 ({exc.reason} at byte {exc.start}).",
+                line,
+                "Save the file as UTF-8.",
+            )
+    if not isinstance(code, str):
+        return None, Finding(
+            "internal",
+            f"Code must be str or bytes, not {type(code).__name__}.",
+            0,
+            "Pass the source text.",
+        )
+    if len(code) > max_bytes:
+        return None, too_large
+    for number, line in enumerate(_LINE_BREAK.split(code, 2)[:2], start=1):
+        if "coding" in line:
+            for match in _COOKIE.finditer(line, line.find("#") + 1 or len(line)):
+                problem = _cookie_problem(match.group(1), number)
+                if problem is not None:
+                    return code, problem
+    if not code.isascii():
+        try:
+            code.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            line = code.count("\n", 0, exc.start) + 1
+            return code, Finding(
+                "encoding",
+                f"Code cannot be encoded as UTF-8 ({exc.reason} at character {exc.start}).",
+                line,
+                "Remove the unpaired surrogate characters.",
+            )
+    return code, None
