@@ -129,6 +129,8 @@ def test_the_version_is_the_installed_metadatas(tmp_path, env):
     done = subprocess.run(
         [sys.executable, "-c", "import openhcs_plugins; print(openhcs_plugins.__version__)"],
         env=env,
+        # not the checkout: an ``openhcs_plugins.egg-info`` left there by a build would come first
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
