@@ -5,9 +5,9 @@ function on a ``(16, 1024, 1024)`` stack, to show the cost of moving data throug
 
 - **in-process**: the function executed in this interpreter (the ``user`` level), median of
   repeated calls after a warm-up call;
-- **warm worker**: one :class:`~openhcs_plugins.isolation.IsolatedRunner` for the batch, median
+- **warm worker**: one :class:`~openhcs_plugins.execution.IsolatedRunner` for the batch, median
   per call after the first;
-- **cold worker**: :func:`~openhcs_plugins.isolation.run_isolated` per call (a new worker each
+- **cold worker**: :func:`~openhcs_plugins.execution.run_isolated` per call (a new worker each
   time: process start, limits, namespaces, imports, the call, the kill), median;
 - the cold start split into its parts: a worker that only reports its protections (no numpy),
   and loading the code (imports) in a fresh worker;
@@ -36,15 +36,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from openhcs_plugins._execution import exec_candidate  # noqa: E402
 from openhcs_plugins.candidate import Candidate, SourceKind  # noqa: E402
-from openhcs_plugins.isolation import (  # noqa: E402
+from openhcs_plugins.execution import (  # noqa: E402
     IsolatedRunner,
     IsolationLimits,
-    _Worker,
     probe_protections,
     run_isolated,
 )
+from openhcs_plugins.execution.dispatch import exec_candidate  # noqa: E402
+from openhcs_plugins.execution.process import WorkerProcess  # noqa: E402
 
 NUMPY_CODE = '''\
 import numpy as np
@@ -137,14 +137,14 @@ def start_parts(limits: IsolationLimits, repeat: int) -> dict[str, float]:
     """A worker that reports its protections (no numpy), and one that loads numpy code."""
 
     def bare() -> None:
-        worker = _Worker(limits, function="", filename="<bench>")
+        worker = WorkerProcess(limits, function="", filename="<bench>")
         try:
             worker.exchange({"op": "report"}, what="the probe")
         finally:
             worker.kill()
 
     def bare_no_ns() -> None:
-        worker = _Worker(replace(limits, namespaces=False), function="", filename="<bench>")
+        worker = WorkerProcess(replace(limits, namespaces=False), function="", filename="<bench>")
         try:
             worker.exchange({"op": "report"}, what="the probe")
         finally:

@@ -154,7 +154,7 @@ def run_batch(
     targets = output_paths(files, output)
     runner = None
     if isolated:
-        from openhcs_plugins.isolation import runner_for
+        from openhcs_plugins.execution.runner import runner_for
 
         runner = runner_for(info)
     results: list[FileResult] = []

@@ -387,7 +387,7 @@ def _validate_file(
         out.print(_styled("green", "ok", f" {path}: {', '.join(result.function_names)}"))
     report = validation_json(result, str(path))
     if isolated:
-        from openhcs_plugins.isolation import validate_in_worker
+        from openhcs_plugins.execution.probes import validate_in_worker
 
         # Safe even when the static check failed: the worker contains whatever the code does.
         check = validate_in_worker(path.read_bytes().decode("utf-8", "replace"), str(path))
@@ -844,7 +844,7 @@ def doctor(
     frameworks = framework_status()
     report = load_plugins(refresh=True, settings=settings)
     cache = discovery_cache_info(settings)
-    from openhcs_plugins.isolation import probe_protections
+    from openhcs_plugins.execution.probes import probe_protections
 
     protections = probe_protections()
     if as_json:

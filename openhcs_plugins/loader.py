@@ -546,7 +546,7 @@ def module_loader(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
 
 
 def _folder_loader_for(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
-    from openhcs_plugins._execution import folder_loader
+    from openhcs_plugins.execution.dispatch import folder_loader
 
     return folder_loader(candidate)
 

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openhcs_plugins._execution import CodeExecutionError, load_checked
 from openhcs_plugins._storage import (
     atomic_delete,
     atomic_write_text,
@@ -49,6 +48,7 @@ from openhcs_plugins.candidate import (
     StaticFunction,
     TrustLevel,
 )
+from openhcs_plugins.execution.dispatch import CodeExecutionError, load_checked
 from openhcs_plugins.registry import (
     FunctionInfo,
     FunctionRegistry,

@@ -17,7 +17,7 @@ import pytest
 import tifffile
 
 from openhcs_plugins._opencl import ICD_FILENAMES, find_pocl_library
-from openhcs_plugins.isolation import run_isolated
+from openhcs_plugins.execution import run_isolated
 from openhcs_plugins.memory import MemoryType
 from openhcs_plugins.memory.convert import convert_memory
 from openhcs_plugins.templates import get_template_for_memory_type

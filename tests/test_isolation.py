@@ -30,10 +30,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from openhcs_plugins import _worker
-from openhcs_plugins._execution import CodeExecutionError, exec_candidate, module_name_for
 from openhcs_plugins.candidate import Candidate, SourceKind, TrustLevel
-from openhcs_plugins.isolation import (
+from openhcs_plugins.execution import (
     IsolatedFunctionError,
     IsolatedRunner,
     IsolationError,
@@ -41,14 +39,16 @@ from openhcs_plugins.isolation import (
     LoadFailed,
     ResultRejected,
     WorkerCrashed,
-    _FrameReader,
-    _Refused,
+    errors,
     is_isolated,
     probe_protections,
+    protocol,
     run_isolated,
     runner_for,
     validate_in_worker,
 )
+from openhcs_plugins.execution.channel import FrameReader, Refused
+from openhcs_plugins.execution.dispatch import CodeExecutionError, exec_candidate, module_name_for
 from openhcs_plugins.registry import parameters_of
 from openhcs_plugins.settings import load_settings
 from openhcs_plugins.validation import validate_code, validate_function
@@ -172,10 +172,7 @@ def test_runtime_route_is_contained(path: Path, mode: str, tmp_path: Path):
         elif expect == "host unchanged":
             call()
         else:
-            wanted = tuple(
-                getattr(sys.modules["openhcs_plugins.isolation"], name)
-                for name in expect.split("|")
-            )
+            wanted = tuple(getattr(errors, name) for name in expect.split("|"))
             with pytest.raises(wanted) as info:
                 call()
             error = info.value
@@ -207,7 +204,7 @@ def test_the_process_keeps_working_after_a_crash():
 HOST_PROGRAM = """
 import sys
 import numpy as np
-from openhcs_plugins.isolation import IsolatedRunner, IsolationLimits
+from openhcs_plugins.execution import IsolatedRunner, IsolationLimits
 
 limits = IsolationLimits(cpu_seconds=30, memory_mb=512, wall_seconds=60,
                          namespaces=sys.argv[2] == "namespaces")
@@ -240,11 +237,43 @@ def test_a_worker_does_not_outlive_the_program_that_started_it(mode, tmp_path):
     assert worker_processes([workdir]) == []
 
 
+# -- the worker script and the old module path ------------------------------------------------
+
+
+def test_the_worker_script_loads_only_its_standard_library_siblings_before_the_limits():
+    """The runner starts ``python -I -B <script>``: before the limits, neither numpy nor the
+    package's ``__init__`` may be imported, only the script's own standard-library modules."""
+    import subprocess
+
+    from openhcs_plugins.execution import worker
+    from openhcs_plugins.execution.process import WORKER_SCRIPT
+
+    assert Path(WORKER_SCRIPT) == Path(worker.__file__).resolve()
+    probe = (
+        "import runpy, sys\n"
+        f"ns = runpy.run_path({WORKER_SCRIPT!r}, run_name='not_main')\n"
+        "ns['load_siblings']()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('openhcs_plugins', 'numpy')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert eval(out.stdout) == sorted(f"openhcs_plugins.execution.{m}" for m in worker.SIBLINGS)
+
+
+def test_the_old_isolation_module_re_exports_the_same_names():
+    from openhcs_plugins import execution, isolation
+
+    assert isolation.__all__
+    for name in isolation.__all__:
+        assert getattr(isolation, name) is getattr(execution, name), name
+
+
 # -- the protocol: what the parent accepts ---------------------------------------------------------
 
 
 def frame(header: dict) -> bytes:
-    return _worker.encode_frame(header)
+    return protocol.encode_frame(header)
 
 
 @pytest.mark.parametrize(
@@ -258,30 +287,30 @@ def frame(header: dict) -> bytes:
     ],
 )
 def test_parent_refuses_an_array_by_its_header_before_reading_it(desc, reason):
-    reader = _FrameReader(1 << 20, 64 << 20)
-    with pytest.raises(_Refused, match=reason):
+    reader = FrameReader(1 << 20, 64 << 20)
+    with pytest.raises(Refused, match=reason):
         reader.feed_bytes(frame({"op": "result", "value": {"$array": 0}, "arrays": [desc]}))
     assert reader.arrays == []
 
 
 def test_parent_refuses_metadata_over_its_cap():
-    reader = _FrameReader(1024, 64 << 20)
-    with pytest.raises(_Refused, match="metadata"):
+    reader = FrameReader(1024, 64 << 20)
+    with pytest.raises(Refused, match="metadata"):
         reader.feed_bytes(frame({"op": "result", "value": "x" * 4096}))
 
 
 def test_parent_reads_a_well_formed_frame():
     array = np.arange(6, dtype=np.int16).reshape(2, 3)
     desc = {"dtype": array.dtype.str, "shape": [2, 3], "nbytes": array.nbytes}
-    reader = _FrameReader(1 << 20, 1 << 20)
+    reader = FrameReader(1 << 20, 1 << 20)
     reader.feed_bytes(
         frame({"op": "result", "value": {"$array": 0}, "arrays": [desc]}) + array.tobytes()
     )
     assert reader.done
-    value = _worker.decode(reader.header["value"], reader.arrays)
+    value = protocol.decode(reader.header["value"], reader.arrays)
     np.testing.assert_array_equal(value, array)
     with pytest.raises(ValueError):
-        _worker.decode({"$array": 3}, reader.arrays)
+        protocol.decode({"$array": 3}, reader.arrays)
 
 
 # -- protections -----------------------------------------------------------------------------------
@@ -505,7 +534,7 @@ def test_load_error_names_the_file_and_line():
 
 
 def test_an_input_larger_than_the_memory_limit_is_a_memory_error():
-    from openhcs_plugins.isolation import WorkerMemoryError
+    from openhcs_plugins.execution import WorkerMemoryError
 
     big = np.zeros((3, 8192, 8192), np.float32)  # 768 MiB of untouched zero pages
     with IsolatedRunner(SIMPLE, "scale", limits=LIMITS) as runner:
@@ -865,7 +894,7 @@ from openhcs_plugins.memory import numpy
 
 @numpy
 def answer_then_exit(image):
-    job = sys.modules["__main__"].Job
+    job = sys.modules["openhcs_plugins.execution.job"].Job
     send = job.send
 
     def send_then_exit(self, header, arrays=None):
@@ -878,9 +907,9 @@ def answer_then_exit(image):
 
 
 def test_a_worker_that_ended_right_after_its_answer_is_cleaned_up(monkeypatch):
-    from openhcs_plugins import isolation
+    from openhcs_plugins.execution.process import WorkerProcess
 
-    exchange = isolation._Worker._exchange
+    exchange = WorkerProcess._exchange
 
     def status_first(self, header, arrays, what):
         # the order the parent sees when the end status arrives with the last bytes
@@ -889,7 +918,7 @@ def test_a_worker_that_ended_right_after_its_answer_is_cleaned_up(monkeypatch):
             self._wait_status(5.0)
         return out
 
-    monkeypatch.setattr(isolation._Worker, "_exchange", status_first)
+    monkeypatch.setattr(WorkerProcess, "_exchange", status_first)
     runner = IsolatedRunner(EXITS_AFTER_ANSWERING, limits=LIMITS)
     try:
         np.testing.assert_array_equal(runner.call(IMAGE), IMAGE * 2)
@@ -921,7 +950,7 @@ def read_back(image):
 
 @pytest.mark.parametrize("mode", list(MODES))
 def test_every_limit_the_report_names_is_in_force_in_the_job(mode, monkeypatch):
-    from openhcs_plugins.isolation import _ENV_PASSED
+    from openhcs_plugins.execution.process import ENV_PASSED
 
     monkeypatch.setenv("OPENHCS_TEST_SECRET_TOKEN", "hunter2")
     read, write = os.pipe()  # inheritable descriptors of the host must not reach the job
@@ -943,5 +972,5 @@ def test_every_limit_the_report_names_is_in_force_in_the_job(mode, monkeypatch):
     assert found["limits"]["RLIMIT_NOFILE"] == [64, 64]
     # stdin, stdout, stderr, the request and response pipes, and the listing's own
     assert len(found["fds"]) == 6, found["fds"]
-    allowed = {*_ENV_PASSED, *_worker.SCRATCH_VARIABLES, "PYTHONDONTWRITEBYTECODE"}
+    allowed = {*ENV_PASSED, *protocol.SCRATCH_VARIABLES, "PYTHONDONTWRITEBYTECODE"}
     assert set(found["env"]) <= allowed, set(found["env"]) - allowed

@@ -105,9 +105,9 @@ def test_importing_openhcs_plugins_sets_up_opencl_before_any_user_code() -> None
 
 
 def test_the_isolated_worker_passes_the_users_opencl_setting() -> None:
-    from openhcs_plugins.isolation import _ENV_PASSED
+    from openhcs_plugins.execution.process import ENV_PASSED
 
-    assert {"OCL_ICD_FILENAMES", "OCL_ICD_VENDORS"} <= set(_ENV_PASSED)
+    assert {"OCL_ICD_FILENAMES", "OCL_ICD_VENDORS"} <= set(ENV_PASSED)
 
 
 # -- what a missing device is reported as

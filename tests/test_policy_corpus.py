@@ -186,7 +186,7 @@ def _framework_missing(exc: BaseException) -> str | None:
 
 @pytest.mark.parametrize("path", BENIGN, ids=lambda p: p.stem)
 def test_benign_function_runs_on_a_small_stack(path, tmp_path):
-    from openhcs_plugins._execution import CodeExecutionError, exec_candidate
+    from openhcs_plugins.execution.dispatch import CodeExecutionError, exec_candidate
 
     text = path.read_text(encoding="utf-8")
     result = validate_code(text)

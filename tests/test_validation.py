@@ -529,7 +529,7 @@ def test_parameters_of_every_kind_with_source_text():
 
 
 def test_static_parameters_match_the_loaded_function(tmp_path):
-    from openhcs_plugins._execution import exec_candidate
+    from openhcs_plugins.execution.dispatch import exec_candidate
     from openhcs_plugins.registry import parameters_of
 
     text = HEADER + code(

@@ -14,7 +14,7 @@ Saving goes through :class:`~openhcs_plugins.manager.CustomFunctionManager`
 (``register_from_code`` for a new function, ``update_custom_function`` for a saved one: if the new
 code fails, the saved version stays registered). Saving and running happen in a worker thread.
 Running executes the editor's text in this process, or in the isolated runner
-(:mod:`openhcs_plugins.isolation`) when the trust level for editor code is ``strict``.
+(:mod:`openhcs_plugins.execution.runner`) when the trust level for editor code is ``strict``.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def _run_in_process(
     settings: Settings,
 ) -> Any:
     """Execute the editor text and call one of its functions on ``image`` (this process)."""
-    from openhcs_plugins._execution import load_checked
+    from openhcs_plugins.execution.dispatch import load_checked
     from openhcs_plugins.registry import FunctionRegistry
     from openhcs_plugins.registry.adapter import RegistryAdapter
 
@@ -131,18 +131,17 @@ def _run_isolated(
 ) -> Any:
     """Run the editor text in the isolated worker process (trust level ``strict``)."""
     try:
-        from openhcs_plugins import isolation
+        from openhcs_plugins.execution.limits import IsolationLimits
+        from openhcs_plugins.execution.runner import IsolatedRunner
     except ImportError as exc:
         raise IsolationUnavailableError(
             "The trust level for editor code is 'strict' (setting trust.editor), so this "
-            "function must run in the isolated runner, but openhcs_plugins.isolation cannot "
+            "function must run in the isolated runner, but openhcs_plugins.execution cannot "
             f"be imported ({exc}). Nothing was run. Update openhcs-plugins, or set "
             "trust.editor to 'user' in the Settings tab to run editor code in this process."
         ) from exc
-    limits = isolation.IsolationLimits.from_settings(settings)
-    with isolation.IsolatedRunner(
-        code, function.name, filename=EDITOR_FILENAME, limits=limits
-    ) as runner:
+    limits = IsolationLimits.from_settings(settings)
+    with IsolatedRunner(code, function.name, filename=EDITOR_FILENAME, limits=limits) as runner:
         # apply(): PURE_2D functions run plane by plane, as FunctionRegistry.call runs them.
         return runner.apply(image, **params)
 

@@ -241,7 +241,7 @@ def test_strict_trust_runs_editor_code_only_in_the_isolated_runner(
 ):
     monkeypatch.setenv("OPENHCS_PLUGINS_TRUST_EDITOR", "strict")
     editor.set_code(FIXED)
-    if importlib.util.find_spec("openhcs_plugins.isolation") is None:
+    if importlib.util.find_spec("openhcs_plugins.execution.runner") is None:
         with qtbot.waitSignal(editor.run_failed, timeout=20_000) as failed:
             editor.run_on_sample()
         assert "isolated runner" in failed.args[0] and "Nothing was run" in failed.args[0]
@@ -257,8 +257,8 @@ def test_strict_trust_runs_editor_code_only_in_the_isolated_runner(
 def test_a_function_failing_in_the_isolated_runner_shows_the_error_and_its_line(
     qtbot, editor: FunctionEditor, monkeypatch: pytest.MonkeyPatch
 ):
-    if importlib.util.find_spec("openhcs_plugins.isolation") is None:
-        pytest.skip("openhcs_plugins.isolation is not part of this checkout")
+    if importlib.util.find_spec("openhcs_plugins.execution.runner") is None:
+        pytest.skip("openhcs_plugins.execution.runner is not part of this checkout")
     monkeypatch.setenv("OPENHCS_PLUGINS_TRUST_EDITOR", "strict")
     editor.set_code(RAISES_ON_CALL)
     with qtbot.waitSignal(editor.run_failed, timeout=60_000) as failed:

@@ -1,9 +1,11 @@
 """Executing validated folder and editor code: here, or isolated when the trust level says so.
 
 :func:`exec_candidate` decides where a candidate's text runs: ``strict`` code only in an
-isolated worker (:mod:`openhcs_plugins.isolation`), everything else in this process
-(:mod:`openhcs_plugins._inprocess`, which owns the error type and the module names and which the
-isolated runner and the worker use directly, so nothing below imports this module back).
+isolated worker (:func:`openhcs_plugins.execution.proxy.isolated_module`), everything else in
+this process (:mod:`openhcs_plugins.execution.inprocess`, which owns the error type and the
+module names, and which the isolated side uses directly, so nothing below imports this module
+back). The host's entry to execution: the manager and the loader use :func:`load_checked` and
+:func:`folder_loader`.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from openhcs_plugins._inprocess import (
+from openhcs_plugins.candidate import Candidate, StaticFunction, TrustLevel
+from openhcs_plugins.execution.inprocess import (
     CodeExecutionError,
     decorated_function,
     exec_module,
     module_name_for,
 )
-from openhcs_plugins.candidate import Candidate, StaticFunction, TrustLevel
 
 __all__ = [
     "CodeExecutionError",
@@ -36,12 +38,12 @@ def exec_candidate(candidate: Candidate) -> types.ModuleType:
     The module is placed in ``sys.modules`` under :func:`module_name_for` so that its functions
     pickle by reference in this process and tracebacks show the real file and lines. At the
     ``strict`` level nothing is executed here: the module returned holds isolated proxies
-    (:func:`openhcs_plugins.isolation.isolated_module`).
+    (:func:`openhcs_plugins.execution.proxy.isolated_module`).
     """
     if candidate.trust is TrustLevel.STRICT:
         # Strict code never runs here, not even to read signatures: the module holds proxies
         # (signatures from the static reading) whose calls run in a warm isolated worker.
-        from openhcs_plugins.isolation import isolated_module
+        from openhcs_plugins.execution.proxy import isolated_module
 
         return isolated_module(candidate)
     return exec_module(candidate)

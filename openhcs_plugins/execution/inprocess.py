@@ -1,10 +1,11 @@
 """Running validated folder and editor text as a module in this process.
 
-The lowest step of execution, shared by the host (:mod:`openhcs_plugins._execution`), the
-isolated runner (:mod:`openhcs_plugins.isolation`) and the worker script
-(:mod:`openhcs_plugins._worker`): it owns the error type, the module names executed code gets and
-the OpenHCS import aliases. It imports ``candidate`` (and ``memory`` when code runs); nothing of the
-execution layer above it (which decides between running here and running isolated).
+The lowest step of execution, shared by :mod:`openhcs_plugins.execution.dispatch` (which
+decides between running here and running isolated), the strict proxies
+(:mod:`openhcs_plugins.execution.proxy`) and the worker's job
+(:mod:`openhcs_plugins.execution.job`): it owns the error type, the module names executed code
+gets and the OpenHCS import aliases. It imports ``candidate`` (and ``memory`` when code runs);
+nothing of the execution layer above it.
 
 Only text that passed :func:`openhcs_plugins.validation.validate_code` comes here, and exactly
 that text is compiled. Code written for OpenHCS (``from openhcs.core.memory import numpy`` or
@@ -119,7 +120,7 @@ def exec_module(candidate: Candidate) -> types.ModuleType:
     The module is placed in ``sys.modules`` under :func:`module_name_for` so that its functions
     pickle by reference in this process and tracebacks show the real file and lines. Whether the
     text may run here (its trust level) is the caller's decision
-    (:func:`openhcs_plugins._execution.exec_candidate`).
+    (:func:`openhcs_plugins.execution.dispatch.exec_candidate`).
     """
     filename = candidate.filename
     name = module_name_for(candidate)
