@@ -5,7 +5,8 @@ resource limits are set and namespaces are unshared it runs the standard library
 ``-I`` keeps this folder and the package off ``sys.path``, so the modules it needs (all
 standard library only: :mod:`~openhcs_plugins.execution.protocol`,
 :mod:`~openhcs_plugins.execution.sandbox`, :mod:`~openhcs_plugins.execution.filesystem`,
-:mod:`~openhcs_plugins.execution.processes`, :mod:`~openhcs_plugins.execution.job`) are loaded
+:mod:`~openhcs_plugins.execution.processes`, :mod:`~openhcs_plugins.execution.results`,
+:mod:`~openhcs_plugins.execution.job`) are loaded
 from this folder by path (:func:`load_siblings`), without running the package's ``__init__``.
 ``numpy``, frameworks and the rest of ``openhcs_plugins`` are imported afterwards, by the job
 process, so even their import-time code runs under the limits.
@@ -36,7 +37,7 @@ import sys
 __all__ = ["SIBLINGS", "load_siblings", "main"]
 
 #: The modules of this folder the script uses, in the order they import each other.
-SIBLINGS = ("protocol", "sandbox", "filesystem", "processes", "job")
+SIBLINGS = ("protocol", "sandbox", "filesystem", "processes", "results", "job")
 _PACKAGE = "openhcs_plugins.execution"
 
 
