@@ -261,6 +261,20 @@ def test_the_worker_script_loads_only_its_standard_library_siblings_before_the_l
     assert eval(out.stdout) == sorted(f"openhcs_plugins.execution.{m}" for m in worker.SIBLINGS)
 
 
+def test_execution_imports_nothing_from_the_loader_manager_cli_or_gui():
+    """Imports run one way: the loader, the manager, the CLI and the GUI use execution, never
+    the reverse (imports inside functions count; read from the source)."""
+    from test_architecture import PACKAGE, imports_of, modules
+
+    names = [name for name in modules() if name.startswith(f"{PACKAGE}.execution")]
+    assert len(names) > 10
+    above = ("loader", "manager", "cli", "gui", "batch", "pytest_plugin", "isolation")
+    for name in names:
+        internal, _ = imports_of(name)
+        up = sorted(t for t in internal if t.removeprefix(f"{PACKAGE}.").split(".")[0] in above)
+        assert not up, f"{name} imports {up}"
+
+
 def test_the_old_isolation_module_re_exports_the_same_names():
     from openhcs_plugins import execution, isolation
 
