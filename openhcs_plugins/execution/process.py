@@ -44,7 +44,7 @@ from openhcs_plugins.execution.report import IsolationReport
 
 __all__ = ["ENV_PASSED", "MAX_METADATA_BYTES", "WORKER_SCRIPT", "WorkerProcess"]
 
-
+#: Largest JSON header (metadata) accepted from a worker.
 MAX_METADATA_BYTES = 16 * 1024 * 1024
 #: Environment variables passed to the worker (everything else, secrets included, is not).
 ENV_PASSED = (

@@ -96,8 +96,8 @@ def read_into(fd: int, view: memoryview) -> None:
 
 
 def decode(value, arrays: list, depth: int = 0):  # type: ignore[no-untyped-def]
-    """The inverse of :meth:`Job.encode` (used on both sides); at most ``MAX_DEPTH`` levels
-    of containers, as ``encode`` sends."""
+    """The inverse of :meth:`~openhcs_plugins.execution.results.ResultEncoder.encode` (used
+    on both sides); at most ``MAX_DEPTH`` levels of containers, as ``encode`` sends."""
     if depth > MAX_DEPTH:
         raise ValueError(f"value nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, list):
