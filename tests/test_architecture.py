@@ -18,7 +18,7 @@ VALIDATION = f"{PACKAGE}.validation"
 #: What the validator may import from the rest of the package: small leaf modules only.
 VALIDATION_MAY_IMPORT = frozenset({f"{PACKAGE}.candidate", f"{PACKAGE}.memory.types"})
 #: Later stages of the flow, which the validator must never reach.
-LATER_STAGES = ("loader", "registry", "manager", "cli", "_execution", "execution", "isolation")
+LATER_STAGES = ("loader", "registry", "manager", "cli", "execution", "isolation")
 
 
 @cache

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from openhcs_plugins._images import read_provenance
 from openhcs_plugins.cli import app

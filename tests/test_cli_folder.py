@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from openhcs_plugins.candidate import sha256_text
 from openhcs_plugins.cli import app

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from openhcs_plugins.cli import app
 
@@ -336,6 +336,22 @@ def test_help_shows_plain_metavars(command):
     assert result.exit_code == 0
     for junk in ("<bool>", "{", "}", "<list[", "<str>", "<path>"):
         assert junk not in result.stdout, (command, junk, result.stdout)
+
+
+def test_the_command_table_gives_each_commands_own_short_help():
+    # The root's --help shows the table without importing the commands: it must not drift.
+    import click
+
+    from openhcs_plugins.cli import COMMANDS
+    from openhcs_plugins.cli._lazy import first_paragraph
+
+    ctx = click.Context(app)
+    assert app.list_commands(ctx) == list(COMMANDS)
+    for name, (_, _, short) in COMMANDS.items():
+        command = app.get_command(ctx, name)
+        assert command is not None, name
+        assert (command.short_help or first_paragraph(command.help)) == short, name
+        assert short in " ".join(invoke("--help").stdout.split())
 
 
 def test_help_usage_names_the_arguments():

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import tifffile
 from _frameworks import requires_framework
+from click.testing import CliRunner
 from plugin_packages import REPO, build_wheel, make_venv, pip
-from typer.testing import CliRunner
 
 from openhcs_plugins._images import read_provenance, synthetic_cells
 from openhcs_plugins.cli import app

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from openhcs_plugins.candidate import ParameterInfo, Provenance, SourceKind, sha256_text
 from openhcs_plugins.cli import app

@@ -193,7 +193,7 @@ def test_pyclesperanto_imported_before_openhcs_plugins_gets_an_exact_fix() -> No
 
 def test_doctor_prints_the_hint_with_its_brackets(monkeypatch: pytest.MonkeyPatch) -> None:
     """The detail is text, not rich markup: `[opencl]` and `[torch]` stay in the command."""
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from openhcs_plugins.cli import app
     from openhcs_plugins.memory import MemoryType

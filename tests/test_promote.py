@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from openhcs_plugins.cli import app
 

@@ -11,10 +11,10 @@ import warnings
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 import openhcs_plugins.settings as settings_module
-from openhcs_plugins._cli_settings import settings_app
+from openhcs_plugins.cli._settings import settings_app
 from openhcs_plugins.lazy import exec_user_code, explicitly_set_fields
 from openhcs_plugins.settings import (
     ENV_VARS,
@@ -494,7 +494,7 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
         p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
     )
     return subprocess.run(
-        [sys.executable, "-m", "openhcs_plugins._cli_settings", *args],
+        [sys.executable, "-m", "openhcs_plugins.cli._settings", *args],
         capture_output=True,
         text=True,
         env=full_env,
@@ -561,9 +561,9 @@ def test_load_settings_warnings_are_settings_warnings(config_dir):
 
 
 def test_settings_edit_refuses_a_settings_file_that_is_not_utf8(tmp_path, monkeypatch):
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
-    from openhcs_plugins._cli_settings import settings_app
+    from openhcs_plugins.cli._settings import settings_app
 
     monkeypatch.setenv("OPENHCS_PLUGINS_CONFIG_DIR", str(tmp_path))
     (tmp_path / "settings.py").write_bytes(b"settings = '\xff\xfe'\n")

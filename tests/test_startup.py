@@ -117,6 +117,46 @@ def test_help_imports_no_numpy(env):
     assert "numpy" not in _imported(code, env)
 
 
+def _cli_modules(args: list[str], env: dict[str, str]) -> dict[str, list[str]]:
+    """Which command modules of the CLI (``openhcs_plugins.cli._*``) and which of HEAVY a fresh
+    ``openhcs-plugins ARGS`` process had imported when it ended."""
+    code = f"""
+import atexit, json, sys
+def report():
+    names = set(sys.modules)
+    print(json.dumps({{
+        "cli": sorted(n for n in names if n.startswith("openhcs_plugins.cli.")),
+        "heavy": sorted(m for m in {HEAVY!r} if m in names),
+    }}))
+atexit.register(report)
+from openhcs_plugins.cli import main
+sys.argv = ["openhcs-plugins", *{args!r}]
+main()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_help_imports_no_command_module_and_no_rich(env):
+    # The root's --help lists names and short helps from the command table.
+    imported = _cli_modules(["--help"], env)
+    assert imported["cli"] == ["openhcs_plugins.cli._lazy", "openhcs_plugins.cli._output"]
+    assert imported["heavy"] == ["click"]
+
+
+def test_a_command_imports_only_its_own_module(env):
+    imported = _cli_modules(["list", "--json"], env)
+    assert "openhcs_plugins.cli._listing" in imported["cli"]
+    assert not {"_validate", "_folder", "_running", "_lock", "_project", "_environment"} & {
+        name.rpartition(".")[2] for name in imported["cli"]
+    }
+    assert "rich" not in imported["heavy"]  # no table, no colour: the JSON is printed plainly
+    assert "rich" in _cli_modules(["list"], env)["heavy"]
+
+
 def test_the_version_is_the_installed_metadatas(tmp_path, env):
     # A distribution found first on sys.path says 9.9.9: __version__ must follow the metadata,
     # not a number written in the source.

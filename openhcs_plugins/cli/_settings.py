@@ -1,6 +1,6 @@
 """``openhcs-plugins settings ...``: show, set and edit the settings file.
 
-Mounted by :mod:`openhcs_plugins.cli`; also runs alone: ``python -m openhcs_plugins._cli_settings``.
+Mounted by :mod:`openhcs_plugins.cli`; also runs alone: ``python -m openhcs_plugins.cli._settings``.
 Exit codes: 0 done, 1 the settings file is broken or the editor failed (nothing was written),
 2 a bad key or value.
 """
@@ -15,23 +15,26 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+import click
+from click.exceptions import Exit
+
+from openhcs_plugins.cli._lazy import Argument, Group
 
 __all__ = ["settings_app"]
 
-settings_app = typer.Typer(
-    name="settings",
+settings_app = Group(
+    "settings",
     help="Show and change openhcs-plugins settings (file < environment < per-call overrides).",
+    short_help="Show and edit settings.",
     no_args_is_help=True,
-    add_completion=False,
 )
 
 
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
+def _fail(message: str, code: int) -> Exit:
+    click.echo(f"error: {message}", err=True)
+    return Exit(code)
 
 
 def _jsonable(value: Any) -> Any:
@@ -39,18 +42,15 @@ def _jsonable(value: Any) -> Any:
 
 
 @settings_app.command("show")
-def show(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    override: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--override",
-            "-o",
-            metavar="KEY=VALUE",
-            help="Apply a per-call override, as commands taking settings do (repeatable).",
-        ),
-    ] = None,
-) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--override",
+    "-o",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Apply a per-call override, as commands taking settings do (repeatable).",
+)
+def show(as_json: bool, override: tuple[str, ...]) -> None:
     """Print every setting, its value and where it comes from (file, env, override, default)."""
     from openhcs_plugins.settings import (
         SETTINGS_KEYS,
@@ -61,7 +61,7 @@ def show(
     )
 
     overrides: dict[str, Any] = {}
-    for item in override or []:
+    for item in override:
         key, sep, text = item.partition("=")
         if not sep:
             raise _fail(f"--override takes KEY=VALUE, got {item!r}", 2)
@@ -74,7 +74,7 @@ def show(
     except SettingsError as exc:
         raise _fail(str(exc), 2) from None
     for problem in report.problems:
-        typer.echo(f"warning: {problem}", err=True)
+        click.echo(f"warning: {problem}", err=True)
     if as_json:
         data = {
             "file": str(report.file),
@@ -90,30 +90,25 @@ def show(
                 for e in report.entries
             },
         }
-        typer.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(data, indent=2))
         return
     state = "" if report.file_exists else " (not created yet)"
-    typer.echo(f"settings file: {report.file}{state}")
+    click.echo(f"settings file: {report.file}{state}")
     width = max(len(k) for k in SETTINGS_KEYS) + 2
     for e in report.entries:
         if e.origin == "default":
             note = default_note(e.key)
-            typer.echo(f"{e.key:<{width}}(default: {e.default!r}){'  ' + note if note else ''}")
+            click.echo(f"{e.key:<{width}}(default: {e.default!r}){'  ' + note if note else ''}")
         else:
             origin = f"env {e.env_var}" if e.origin == "env" else e.origin
-            typer.echo(f"{e.key:<{width}}{e.value!r}  [{origin}]")
+            click.echo(f"{e.key:<{width}}{e.value!r}  [{origin}]")
 
 
 @settings_app.command("set")
-def set_(
-    key: Annotated[str, typer.Argument(help="Dotted key, e.g. trust.folder.")],
-    value: Annotated[
-        str | None, typer.Argument(help="New value; lists are comma-separated.")
-    ] = None,
-    unset: Annotated[
-        bool, typer.Option("--unset", help="Remove the key from the file (it inherits again).")
-    ] = False,
-) -> None:
+@click.argument("key", cls=Argument, help="Dotted key, e.g. trust.folder.")
+@click.argument("value", cls=Argument, required=False, help="New value; lists are comma-separated.")
+@click.option("--unset", is_flag=True, help="Remove the key from the file (it inherits again).")
+def set_(key: str, value: str | None, unset: bool) -> None:
     """Set KEY to VALUE in the settings file (the value is checked first)."""
     from openhcs_plugins.settings import (
         ENV_VARS,
@@ -141,15 +136,15 @@ def set_(
         raise _fail(str(exc), 2) from None
     path = settings_file_path()
     if unset:
-        typer.echo(f"{key} unset in {path}")
+        click.echo(f"{key} unset in {path}")
     else:
         stored: Any = updated
         for part in key.split("."):
             stored = object.__getattribute__(stored, part)
-        typer.echo(f"{key} = {stored!r} written to {path}")
+        click.echo(f"{key} = {stored!r} written to {path}")
     env_var = ENV_VARS[key]
     if os.environ.get(env_var, "").strip():
-        typer.echo(f"note: {env_var} is set and takes precedence over the file", err=True)
+        click.echo(f"note: {env_var} is set and takes precedence over the file", err=True)
 
 
 def _editor_command() -> list[str]:
@@ -204,17 +199,17 @@ def edit() -> None:
             ) from None
         if text == original and path.exists():
             shutil.rmtree(workdir, ignore_errors=True)
-            typer.echo(f"no changes; {path} left as it was")
+            click.echo(f"no changes; {path} left as it was")
             return
         try:
             save_settings_text(text, path)
         except SettingsFileError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            if sys.stdin.isatty() and typer.confirm("Edit again?", default=True):
+            click.echo(f"error: {exc}", err=True)
+            if sys.stdin.isatty() and click.confirm("Edit again?", default=True):
                 continue
             raise _fail(f"{path} was not changed; your edited copy is kept at {draft}", 1) from None
         shutil.rmtree(workdir, ignore_errors=True)
-        typer.echo(f"saved {path}")
+        click.echo(f"saved {path}")
         return
 
 
@@ -223,7 +218,7 @@ def path() -> None:
     """Print the path of the settings file (it may not exist yet)."""
     from openhcs_plugins.settings import settings_file_path
 
-    typer.echo(str(settings_file_path()))
+    click.echo(str(settings_file_path()))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,109 @@
+"""This environment: ``openhcs-plugins doctor`` (frameworks, devices, broken plugins, the
+cache, the isolated runner's protections), ``gui`` (the Qt window) and ``cache clear|info``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from click.exceptions import Exit
+
+from openhcs_plugins.cli._common import functions_dir_option
+from openhcs_plugins.cli._common import settings as load_settings
+from openhcs_plugins.cli._lazy import Command, Group
+from openhcs_plugins.cli._output import fail, out, styled
+
+__all__ = ["cache_app", "doctor", "gui"]
+
+
+@click.command(cls=Command)
+@click.option("--json", "as_json", is_flag=True)
+@functions_dir_option
+def doctor(as_json: bool, functions_dir: Path | None) -> None:
+    """Which frameworks and devices are usable, broken plugins, and the cache's state."""
+    from openhcs_plugins.execution.probes import probe_protections
+    from openhcs_plugins.loader import discovery_cache_info, load_plugins
+    from openhcs_plugins.memory.status import framework_status
+
+    settings = load_settings(functions_dir)
+    frameworks = framework_status()
+    report = load_plugins(refresh=True, settings=settings)
+    cache = discovery_cache_info(settings)
+    protections = probe_protections()
+    if as_json:
+        data = {
+            "frameworks": {
+                mt.value: {"usable": ok, "detail": detail}
+                for mt, (ok, detail) in frameworks.items()
+            },
+            "functions": len(report.registered),
+            "problems": [p.to_dict() for p in report.problems],
+            "warnings": [w.to_dict() for w in report.warnings],
+            "functions_dir": str(settings.functions_path()),
+            "cache": {"path": str(cache.path), "state": cache.state},
+            "isolation": protections.to_dict(),
+        }
+        print(json.dumps(data, indent=2))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="frameworks")
+    table.add_column("memory type")
+    table.add_column("usable")
+    table.add_column("detail", overflow="fold")
+    for mt, (ok, detail) in frameworks.items():
+        table.add_row(mt.value, Text("yes", "green") if ok else Text("no", "red"), detail)
+    out.print(table)
+    out.print(f"functions folder: {settings.functions_path()}")
+    out.print(f"{len(report.registered)} function(s) registered")
+    for problem in report.problems:
+        out.print(styled("red", "broken:", f" {problem}"))
+    for warning in report.warnings:
+        out.print(styled("yellow", "warning:", f" {warning}"))
+    out.print(str(cache))
+    out.print("isolated runner (trust level 'strict', --isolated):")
+    for line in protections.lines():
+        out.print(f"  {line}")
+
+
+@click.command(cls=Command)
+def gui() -> None:
+    """Open the Qt window: function editor, function list and settings (needs the gui extra)."""
+    import os
+
+    # Without a display Qt aborts the process (exit 134) with a message about its xcb plugin.
+    display_vars = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    if sys.platform.startswith("linux") and not any(os.environ.get(v) for v in display_vars):
+        raise fail(
+            "no display: DISPLAY and WAYLAND_DISPLAY are not set, so Qt cannot open a window. "
+            "Run it in a desktop session (or over `ssh -X`), or without a visible window: "
+            "QT_QPA_PLATFORM=offscreen openhcs-plugins gui"
+        )
+    try:
+        from openhcs_plugins.gui import main as gui_main
+    except ImportError as exc:  # no Qt binding: the message says what to install
+        raise fail(str(exc)) from exc
+    raise Exit(gui_main())
+
+
+cache_app = Group("cache", help="The discovery cache.", no_args_is_help=True)
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Delete the discovery cache; the next listing rebuilds it."""
+    from openhcs_plugins.loader import clear_discovery_cache
+
+    removed = clear_discovery_cache()
+    out.print(f"removed {len(removed)} cache file(s)")
+
+
+@cache_app.command("info")
+def cache_show() -> None:
+    """Where the cache is and whether it matches this environment."""
+    from openhcs_plugins.loader import discovery_cache_info
+
+    out.print(str(discovery_cache_info()))

@@ -1,0 +1,110 @@
+"""``openhcs-plugins list`` and ``info``: what is registered, without importing its code.
+rich is imported only to print the table (``list --json`` never imports it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from openhcs_plugins.cli._common import (
+    entry,
+    functions_dir_option,
+    load_registry,
+    registry,
+    switch_for,
+)
+from openhcs_plugins.cli._lazy import Argument, Command
+from openhcs_plugins.cli._output import err, fail, out, styled
+
+if TYPE_CHECKING:
+    from openhcs_plugins.registry import FunctionInfo
+
+__all__ = ["info", "list_functions", "print_table"]
+
+
+@click.command("list", cls=Command)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option("--memory-type", "-m", "memory_type", default=None, help="Only this memory type.")
+@click.option(
+    "--namespace", "-n", "namespace", default=None, help="Only this namespace (lab_filters)."
+)
+@click.option("--source", default=None, help="entry_point, folder, editor or api.")
+@click.option("--refresh", is_flag=True, help="Ignore the discovery cache.")
+@click.option("--strict", is_flag=True, help="Fail on any plugin problem.")
+@functions_dir_option
+def list_functions(
+    as_json: bool,
+    memory_type: str | None,
+    namespace: str | None,
+    source: str | None,
+    refresh: bool,
+    strict: bool,
+    functions_dir: Path | None,
+) -> None:
+    """List registered functions (packages and folder) without importing their code."""
+    from openhcs_plugins.candidate import SourceKind
+    from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
+
+    if memory_type is not None and memory_type not in AVAILABLE_MEMORY_TYPES:
+        raise fail(f"unknown memory type {memory_type!r}; use one of {AVAILABLE_MEMORY_TYPES}")
+    if source is not None and source not in {s.value for s in SourceKind}:
+        raise fail(f"unknown source {source!r}; use one of {[s.value for s in SourceKind]}")
+    report = load_registry(refresh=refresh, strict=strict, functions_dir=functions_dir)
+    infos = registry().infos(memory_type=memory_type, namespace=namespace, source=source)
+    if as_json:
+        print(json.dumps([info.to_dict() for info in infos], indent=2))
+    else:
+        print_table(infos)
+    for problem in report.problems:
+        err.print(styled("yellow", "skipped:", f" {problem}"))
+    if report.disabled:
+        from openhcs_plugins.loader import disabled_names
+
+        names = disabled_names()
+        err.print(f"{len(report.disabled)} disabled (not listed): {', '.join(report.disabled)}")
+        for switch in sorted({switch_for(key, names) for key in report.disabled}):
+            err.print(f"  enable with: openhcs-plugins enable {switch}")
+
+
+def print_table(infos: list[FunctionInfo]) -> None:
+    """The functions as a table: key, memory types, source, version, signature."""
+    from rich.table import Table
+
+    table = Table(title=f"{len(infos)} function(s)")
+    for column in ("key", "memory type", "source", "version", "signature"):
+        table.add_column(column, overflow="fold")
+    for info_ in infos:
+        prov = info_.provenance
+        types = info_.input_memory_type
+        if info_.output_memory_type != info_.input_memory_type:
+            types += f" -> {info_.output_memory_type}"
+        version = prov.version or ""
+        source = prov.source.value
+        if prov.distribution:
+            source += f" ({prov.distribution})"
+        table.add_row(info_.key, types, source, version, info_.signature)
+    out.print(table)
+
+
+@click.command(cls=Command)
+@click.argument("key", cls=Argument, help="namespace:name (bare name = openhcs:name)")
+@functions_dir_option
+def info(key: str, functions_dir: Path | None) -> None:
+    """Show a function's signature, doc, provenance and validation state."""
+    from openhcs_plugins.registry import split_key
+
+    report = load_registry(functions_dir=functions_dir)
+    namespace, name = split_key(key)
+    found = entry(f"{namespace}:{name}", report)
+    data = found.info.to_dict()
+    data["doc"] = found.info.doc
+    data["state"] = found.state
+    if found.error:
+        data["error"] = found.error
+    for field, value in data.items():
+        if value is None or value == "" or field == "parameters":
+            continue
+        out.print(styled("bold", field, f": {value}"))
