@@ -52,7 +52,7 @@ def show(
     ] = None,
 ) -> None:
     """Print every setting, its value and where it comes from (file, env, override, default)."""
-    from openhcs_plugins.settings import (
+    from openhcs_plugins.config import (
         SETTINGS_KEYS,
         SettingsError,
         default_note,
@@ -115,7 +115,7 @@ def set_(
     ] = False,
 ) -> None:
     """Set KEY to VALUE in the settings file (the value is checked first)."""
-    from openhcs_plugins.settings import (
+    from openhcs_plugins.config import (
         ENV_VARS,
         SETTINGS_KEYS,
         SettingsError,
@@ -162,7 +162,7 @@ def _editor_command() -> list[str]:
 @settings_app.command("edit")
 def edit() -> None:
     """Open the settings file in $VISUAL/$EDITOR; save it only if it runs and is valid."""
-    from openhcs_plugins.settings import (
+    from openhcs_plugins.config import (
         SettingsFileError,
         save_settings_text,
         settings_file_path,
@@ -221,7 +221,7 @@ def edit() -> None:
 @settings_app.command("path")
 def path() -> None:
     """Print the path of the settings file (it may not exist yet)."""
-    from openhcs_plugins.settings import settings_file_path
+    from openhcs_plugins.config import settings_file_path
 
     typer.echo(str(settings_file_path()))
 

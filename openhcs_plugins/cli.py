@@ -135,7 +135,7 @@ def _manager(functions_dir: Path | None = None) -> Any:
 
 def _settings(functions_dir: Path | None = None) -> Any:
     """The settings, with ``--functions-dir`` (when given) overriding the folder."""
-    from openhcs_plugins.settings import load_settings
+    from openhcs_plugins.config import load_settings
 
     if functions_dir is None:
         return load_settings()
@@ -970,7 +970,7 @@ _mount_subcommands()
 
 
 def _print_settings_warnings() -> None:
-    """Show each :class:`~openhcs_plugins.settings.SettingsWarning` once, as one ``warning:``
+    """Show each :class:`~openhcs_plugins.config.SettingsWarning` once, as one ``warning:``
     line (its message names the settings file and line), not in Python's warning format."""
     import warnings
 
@@ -980,7 +980,7 @@ def _print_settings_warnings() -> None:
 
     def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
         # Not imported for this: only a process that loaded the settings can warn about them.
-        settings = sys.modules.get("openhcs_plugins.settings")
+        settings = sys.modules.get("openhcs_plugins.config.settings")
         if settings is not None and issubclass(category, settings.SettingsWarning):
             if str(message) not in shown:
                 shown.add(str(message))

@@ -52,12 +52,12 @@ import numpy as np
 
 from openhcs_plugins import _worker
 from openhcs_plugins.candidate import Candidate, SourceKind, StaticFunction, sha256_text
-from openhcs_plugins.settings import IsolationSettings
+from openhcs_plugins.config import IsolationSettings
 from openhcs_plugins.sources import read_source
 
 if TYPE_CHECKING:
+    from openhcs_plugins.config import Settings
     from openhcs_plugins.registry import FunctionInfo
-    from openhcs_plugins.settings import Settings
 
 __all__ = [
     "DEFAULT_HIDDEN_PATHS",
@@ -171,7 +171,7 @@ class IsolationLimits:
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> IsolationLimits:
         """Limits from ``settings.isolation`` (default: :func:`load_settings`) and overrides."""
         if settings is None:
-            from openhcs_plugins.settings import load_settings
+            from openhcs_plugins.config import load_settings
 
             settings = load_settings()
         base = cls(**asdict(settings.isolation))
@@ -1727,7 +1727,7 @@ def isolated_module(
 
     filename = candidate.filename
     if functions is None:
-        from openhcs_plugins.settings import load_settings
+        from openhcs_plugins.config import load_settings
         from openhcs_plugins.validation import validate_code
 
         settings = load_settings()

@@ -33,6 +33,7 @@ import pytest
 from openhcs_plugins import _worker
 from openhcs_plugins._execution import CodeExecutionError, exec_candidate, module_name_for
 from openhcs_plugins.candidate import Candidate, SourceKind, TrustLevel
+from openhcs_plugins.config import load_settings
 from openhcs_plugins.isolation import (
     IsolatedFunctionError,
     IsolatedRunner,
@@ -50,7 +51,6 @@ from openhcs_plugins.isolation import (
     validate_in_worker,
 )
 from openhcs_plugins.registry import parameters_of
-from openhcs_plugins.settings import load_settings
 from openhcs_plugins.validation import validate_code, validate_function
 
 CORPUS = Path(__file__).parent / "corpus"

@@ -57,12 +57,12 @@ from openhcs_plugins.candidate import (
     StaticFunction,
     TrustLevel,
 )
+from openhcs_plugins.config import Settings, describe_settings
 from openhcs_plugins.gui._code import CodeEditor
 from openhcs_plugins.gui._tasks import TaskError, run_in_thread
 from openhcs_plugins.manager import CustomFunctionManager
 from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
 from openhcs_plugins.registry import FunctionInfo, info_from_static, split_key
-from openhcs_plugins.settings import Settings, describe_settings
 from openhcs_plugins.templates import get_default_template, get_template_for_memory_type
 from openhcs_plugins.validation import ValidationError, ValidationResult, validate_code
 
