@@ -270,7 +270,7 @@ def test_config_imports_only_leaf_modules_and_the_policy() -> None:
             assert allowed, f"{name} imports {target}"
 
 
-def test_config_modules_and_classes_stay_small() -> None:
+def test_config_and_gui_modules_and_classes_stay_small() -> None:
     for name, (path, _) in modules().items():
         if not name.startswith((CONFIG, f"{PACKAGE}.lazy", f"{PACKAGE}.settings")):
             continue
