@@ -48,6 +48,12 @@ from openhcs_plugins.candidate import (
     StaticFunction,
     TrustLevel,
 )
+from openhcs_plugins.config import (
+    ENVIRONMENT_SEPARATOR,
+    Settings,
+    environment_id,
+    settings_file_path,
+)
 from openhcs_plugins.registry import (
     FunctionLoadError,
     FunctionRegistry,
@@ -58,12 +64,6 @@ from openhcs_plugins.registry import (
     split_key,
 )
 from openhcs_plugins.registry.adapter import RegistryAdapter
-from openhcs_plugins.settings import (
-    ENVIRONMENT_SEPARATOR,
-    Settings,
-    environment_id,
-    settings_file_path,
-)
 from openhcs_plugins.sources import (
     ENTRY_POINT_GROUP,
     ArchiveSource,
@@ -564,7 +564,7 @@ def loader_for(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
 
 
 def _load_settings() -> Settings:
-    from openhcs_plugins.settings import load_settings
+    from openhcs_plugins.config import load_settings
 
     return load_settings()
 
@@ -823,7 +823,7 @@ def load_plugins(
     also loads every registered function now (importing its module, running the runtime
     checks) and reports failures as problems; ``openhcs-plugins validate`` uses it.
 
-    ``settings`` (default: :func:`~openhcs_plugins.settings.load_settings`) decide trust levels,
+    ``settings`` (default: :func:`~openhcs_plugins.config.load_settings`) decide trust levels,
     the import policy, disabled names, the cache and the folder: ``folder`` if given, else
     ``settings.functions_path()``.
 
@@ -1195,7 +1195,7 @@ def _check_name(name: str) -> None:
 
 def _known(name: str, folder: Path | None) -> bool:
     """Whether ``name`` is a namespace or key found here (installed or in the folder)."""
-    from openhcs_plugins.settings import load_settings
+    from openhcs_plugins.config import load_settings
 
     everything = load_settings(disabled=())
     registry = FunctionRegistry()
@@ -1210,7 +1210,7 @@ def _change_disabled(change: Callable[[tuple[str, ...]], tuple[str, ...] | None]
     """Rewrite ``disabled`` in the settings file with ``change(current)`` under the file's lock
     (concurrent ``disable`` commands keep each other's names); ``change`` returns None to
     leave the file untouched. True when the file was written."""
-    from openhcs_plugins.settings import change_settings, with_setting
+    from openhcs_plugins.config import change_settings, with_setting
 
     written = False
 
@@ -1228,7 +1228,7 @@ def _change_disabled(change: Callable[[tuple[str, ...]], tuple[str, ...] | None]
 
 
 def _env_override_note() -> str:
-    from openhcs_plugins.settings import ENV_VARS
+    from openhcs_plugins.config import ENV_VARS
 
     var = ENV_VARS["disabled"]
     if os.environ.get(var, "").strip():
@@ -1245,7 +1245,7 @@ def disable(
     (``name@<environment id>``) unless ``everywhere``. Disabled functions are not registered by
     :func:`load_plugins`. Disabling a name that is neither installed nor in the folder changes
     nothing and says so. Raises :class:`ValueError` for a malformed name and
-    :class:`openhcs_plugins.settings.SettingsFileError` when the settings file is broken (it is
+    :class:`openhcs_plugins.config.SettingsFileError` when the settings file is broken (it is
     then left untouched). ``folder`` is the functions folder to look in (default: the
     ``functions_dir`` setting).
     """

@@ -48,6 +48,7 @@ from openhcs_plugins.candidate import (
     StaticFunction,
     TrustLevel,
 )
+from openhcs_plugins.config import Settings, load_settings
 from openhcs_plugins.execution.dispatch import CodeExecutionError, load_checked
 from openhcs_plugins.registry import (
     FunctionInfo,
@@ -56,7 +57,6 @@ from openhcs_plugins.registry import (
     make_key,
 )
 from openhcs_plugins.registry.adapter import RegistryAdapter
-from openhcs_plugins.settings import Settings, load_settings
 from openhcs_plugins.sources import FolderSource, Problem, read_source
 from openhcs_plugins.validation import (
     ValidationError,

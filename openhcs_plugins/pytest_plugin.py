@@ -341,8 +341,8 @@ class ContractChecker:
     def _keys(self, namespace: str) -> list[str]:
         keys = [i.key for i in self.registry.infos(namespace=namespace)]
         if not keys and not self._scanned:
+            from openhcs_plugins.config import load_settings
             from openhcs_plugins.loader import load_plugins
-            from openhcs_plugins.settings import load_settings
 
             self._scanned = True
             load_plugins(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from openhcs_plugins.config import ENV_VARS
 from openhcs_plugins.registry import get_default_registry
-from openhcs_plugins.settings import ENV_VARS
 
 
 @pytest.fixture(autouse=True)

@@ -242,3 +242,41 @@ def test_no_import_cycle() -> None:
     below them, manager/cli/gui on top. Any strongly connected component is a cycle."""
     cycles = strongly_connected(graph())
     assert not cycles, "import cycles: " + "; ".join(" <-> ".join(short(c)) for c in cycles)
+
+
+CONFIG = f"{PACKAGE}.config"
+#: What the configuration package may import from the rest of the package.
+CONFIG_MAY_IMPORT = frozenset(
+    {f"{PACKAGE}.candidate", f"{PACKAGE}.memory.types", f"{PACKAGE}._storage", VALIDATION}
+)
+
+
+def test_config_imports_only_leaf_modules_and_the_policy() -> None:
+    """The lazy dataclasses and the settings sit below the flow: they read the trust levels,
+    the memory types and the policy a setting widens, and nothing from the sources, loader,
+    registry, manager, execution, CLI or GUI."""
+    names = [name for name in modules() if name == CONFIG or name.startswith(CONFIG + ".")]
+    assert len(names) > 5
+    for name in names:
+        internal, external = imports_of(name)
+        outside = sorted(
+            e for e in external if e not in sys.stdlib_module_names | {"platformdirs", "filelock"}
+        )
+        assert not outside, f"{name} imports {outside}"
+        for target in internal:
+            allowed = target.startswith(CONFIG) or any(
+                target == m or target.startswith(m + ".") for m in CONFIG_MAY_IMPORT
+            )
+            assert allowed, f"{name} imports {target}"
+
+
+def test_config_and_gui_modules_and_classes_stay_small() -> None:
+    for name, (path, _) in modules().items():
+        if not name.startswith((CONFIG, f"{PACKAGE}.lazy", f"{PACKAGE}.settings")):
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert text.count("\n") <= 600, f"{path.name} has {text.count(chr(10))} lines"
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1
+                assert size <= 400, f"{path.name}: class {node.name} has {size} lines"

@@ -11,8 +11,8 @@ import tifffile
 
 from openhcs_plugins._images import read_provenance
 from openhcs_plugins.batch import expand_inputs, output_paths, run_batch
+from openhcs_plugins.config import load_settings
 from openhcs_plugins.loader import load_plugins
-from openhcs_plugins.settings import load_settings
 
 SCALE = '''from openhcs_plugins.decorators import numpy
 

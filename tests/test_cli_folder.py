@@ -67,9 +67,9 @@ def test_a_folder_file_starting_with_a_bom_runs_isolated(tmp_path, monkeypatch):
 
 
 def test_load_plugins_reads_the_folder_of_the_settings_it_is_given(tmp_path, monkeypatch):
+    from openhcs_plugins.config import load_settings
     from openhcs_plugins.loader import load_plugins
     from openhcs_plugins.registry import FunctionRegistry
-    from openhcs_plugins.settings import load_settings
 
     default = tmp_path / "default"
     default.mkdir()
@@ -89,7 +89,8 @@ def test_a_broken_settings_file_is_one_clean_warning(tmp_path):
     config.mkdir()
     settings_file = config / "settings.py"
     settings_file.write_text(
-        "from openhcs_plugins.settings import LazySettings\n\nsettings = LazySettings(trust=1)\n",
+        "from openhcs_plugins.config.settings import LazySettings\n\n"
+        "settings = LazySettings(trust=1)\n",
         encoding="utf-8",
     )
     env = {

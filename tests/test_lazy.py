@@ -467,7 +467,7 @@ def test_discovery_in_a_module_finds_its_lazy_types_without_a_list():
         LazySpecialProcessingConfig,
     } <= set(found)
     assert discover_lazy_dataclass_types(__name__) == found
-    settings = importlib.import_module("openhcs_plugins.settings")
+    settings = importlib.import_module("openhcs_plugins.config.settings")
     assert settings.LazySettings not in found
     assert settings.LazySettings in discover_lazy_dataclass_types(settings)
 

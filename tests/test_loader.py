@@ -25,6 +25,7 @@ from plugin_packages import (
 )
 
 from openhcs_plugins.candidate import SourceKind
+from openhcs_plugins.config import load_settings, settings_file_path
 from openhcs_plugins.loader import (
     LoadReport,
     PluginLoadError,
@@ -39,7 +40,6 @@ from openhcs_plugins.loader import (
     validate_distribution,
 )
 from openhcs_plugins.registry import FunctionLoadError, FunctionRegistry
-from openhcs_plugins.settings import load_settings, settings_file_path
 
 FOLDER_FUNCTION = """\
 from openhcs_plugins.decorators import numpy
@@ -401,7 +401,7 @@ def test_concurrent_disables_keep_each_others_names(
     import threading
     import time
 
-    import openhcs_plugins.settings as settings_module
+    import openhcs_plugins.config.settings_file as settings_module
 
     monkeypatch.setenv("OPENHCS_PLUGINS_FUNCTIONS_DIR", str(folder))
     real_read = settings_module.read_settings_file

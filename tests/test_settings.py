@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import openhcs_plugins.settings as settings_module
+import openhcs_plugins.config.settings as settings_module
 from openhcs_plugins.cli._settings import settings_app
-from openhcs_plugins.lazy import exec_user_code, explicitly_set_fields
-from openhcs_plugins.settings import (
+from openhcs_plugins.config import (
     ENV_VARS,
     SETTINGS_KEYS,
     IsolationSettings,
@@ -39,9 +38,10 @@ from openhcs_plugins.settings import (
     update_setting,
     with_setting,
 )
+from openhcs_plugins.lazy import exec_user_code, explicitly_set_fields
 
-REPO_ROOT = Path(settings_module.__file__).resolve().parent.parent
-IMPORTS = "from openhcs_plugins.settings import LazySettings, LazyTrustSettings\n"
+REPO_ROOT = Path(settings_module.__file__).resolve().parents[2]
+IMPORTS = "from openhcs_plugins.config.settings import LazySettings, LazyTrustSettings\n"
 
 
 @pytest.fixture
@@ -572,3 +572,21 @@ def test_settings_edit_refuses_a_settings_file_that_is_not_utf8(tmp_path, monkey
     assert result.exit_code == 1
     assert "is not UTF-8 text" in result.output
     assert (tmp_path / "settings.py").read_bytes() == b"settings = '\xff\xfe'\n"
+
+
+def test_the_old_settings_module_still_exports_every_name(config_dir):
+    """``openhcs_plugins.settings`` (kept for one release) re-exports the settings names, and a
+    settings file written against it still loads."""
+    import openhcs_plugins.config as config
+    import openhcs_plugins.settings as old
+
+    for name in old.__all__:
+        assert getattr(old, name) is getattr(config, name, None) or name == "SETTINGS_FILENAME"
+    assert set(config.__all__) <= set(old.__all__)
+    settings_file_path().parent.mkdir(parents=True, exist_ok=True)
+    settings_file_path().write_text(
+        "from openhcs_plugins.settings import LazySettings, LazyTrustSettings\n"
+        "settings = LazySettings(trust=LazyTrustSettings(folder='strict'))\n",
+        encoding="utf-8",
+    )
+    assert load_settings().trust.folder == "strict"

@@ -50,7 +50,7 @@ def manager(functions_dir: Path | None = None) -> Any:
 
 def settings(functions_dir: Path | None = None) -> Any:
     """The settings, with ``--functions-dir`` (when given) overriding the folder."""
-    from openhcs_plugins.settings import load_settings
+    from openhcs_plugins.config import load_settings
 
     if functions_dir is None:
         return load_settings()

@@ -83,7 +83,7 @@ def print_validation_errors(errors: Any, filename: str) -> None:
 
 
 def print_settings_warnings() -> None:
-    """Show each :class:`~openhcs_plugins.settings.SettingsWarning` once, as one ``warning:``
+    """Show each :class:`~openhcs_plugins.config.SettingsWarning` once, as one ``warning:``
     line (its message names the settings file and line), not in Python's warning format."""
     import warnings
 
@@ -93,7 +93,7 @@ def print_settings_warnings() -> None:
 
     def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
         # Not imported for this: only a process that loaded the settings can warn about them.
-        settings = sys.modules.get("openhcs_plugins.settings")
+        settings = sys.modules.get("openhcs_plugins.config.settings")
         if settings is not None and issubclass(category, settings.SettingsWarning):
             if str(message) not in shown:
                 shown.add(str(message))

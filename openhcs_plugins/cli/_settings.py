@@ -52,7 +52,7 @@ def _jsonable(value: Any) -> Any:
 )
 def show(as_json: bool, override: tuple[str, ...]) -> None:
     """Print every setting, its value and where it comes from (file, env, override, default)."""
-    from openhcs_plugins.settings import (
+    from openhcs_plugins.config import (
         SETTINGS_KEYS,
         SettingsError,
         default_note,
@@ -110,7 +110,7 @@ def show(as_json: bool, override: tuple[str, ...]) -> None:
 @click.option("--unset", is_flag=True, help="Remove the key from the file (it inherits again).")
 def set_(key: str, value: str | None, unset: bool) -> None:
     """Set KEY to VALUE in the settings file (the value is checked first)."""
-    from openhcs_plugins.settings import (
+    from openhcs_plugins.config import (
         ENV_VARS,
         SETTINGS_KEYS,
         SettingsError,
@@ -157,7 +157,7 @@ def _editor_command() -> list[str]:
 @settings_app.command("edit")
 def edit() -> None:
     """Open the settings file in $VISUAL/$EDITOR; save it only if it runs and is valid."""
-    from openhcs_plugins.settings import (
+    from openhcs_plugins.config import (
         SettingsFileError,
         save_settings_text,
         settings_file_path,
@@ -216,7 +216,7 @@ def edit() -> None:
 @settings_app.command("path")
 def path() -> None:
     """Print the path of the settings file (it may not exist yet)."""
-    from openhcs_plugins.settings import settings_file_path
+    from openhcs_plugins.config import settings_file_path
 
     click.echo(str(settings_file_path()))
 

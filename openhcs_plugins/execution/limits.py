@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from openhcs_plugins.settings import IsolationSettings
+from openhcs_plugins.config import IsolationSettings
 
 if TYPE_CHECKING:
-    from openhcs_plugins.settings import Settings
+    from openhcs_plugins.config import Settings
 
 __all__ = ["DEFAULT_HIDDEN_PATHS", "SETTINGS_HINT", "IsolationLimits", "limits_with"]
 
@@ -85,7 +85,7 @@ class IsolationLimits:
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> IsolationLimits:
         """Limits from ``settings.isolation`` (default: :func:`load_settings`) and overrides."""
         if settings is None:
-            from openhcs_plugins.settings import load_settings
+            from openhcs_plugins.config import load_settings
 
             settings = load_settings()
         base = cls(**asdict(settings.isolation))

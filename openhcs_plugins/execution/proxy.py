@@ -154,7 +154,7 @@ def isolated_module(
     """
     filename = candidate.filename
     if functions is None:
-        from openhcs_plugins.settings import load_settings
+        from openhcs_plugins.config import load_settings
         from openhcs_plugins.validation import validate_code
 
         settings = load_settings()

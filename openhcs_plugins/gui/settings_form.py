@@ -1,6 +1,6 @@
 """The settings form: one field per setting, generated from the settings dataclasses.
 
-The form edits the settings *file* layer, a :class:`~openhcs_plugins.settings.LazySettings`:
+The form edits the settings *file* layer, a :class:`~openhcs_plugins.config.LazySettings`:
 
 - a field the file sets shows its value; a field it leaves out (``None``) is empty and shows the
   inherited value as placeholder text with its origin ("user  (inherited: default)",
@@ -9,10 +9,10 @@ The form edits the settings *file* layer, a :class:`~openhcs_plugins.settings.La
 - the Code tab shows the same settings as Python (:func:`~openhcs_plugins.lazy.to_code`);
   edited code is run with :func:`~openhcs_plugins.lazy.exec_user_code`, so what the code leaves
   out stays ``None`` and the form shows it as inherited;
-- Save writes the file with :func:`~openhcs_plugins.settings.save_settings` (only explicit
+- Save writes the file with :func:`~openhcs_plugins.config.save_settings` (only explicit
   fields are written).
 
-Fields are found by walking the fields of :class:`~openhcs_plugins.settings.Settings` (nested
+Fields are found by walking the fields of :class:`~openhcs_plugins.config.Settings` (nested
 dataclasses become groups); a new setting appears in the form without a change here.
 """
 
@@ -40,11 +40,7 @@ from qtpy.QtWidgets import (
 )
 
 from openhcs_plugins.candidate import TrustLevel
-from openhcs_plugins.gui._code import CodeEditor
-from openhcs_plugins.gui._text import home_relative
-from openhcs_plugins.lazy import UserCodeError, exec_user_code, to_code
-from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
-from openhcs_plugins.settings import (
+from openhcs_plugins.config import (
     ENV_VARS,
     LazySettings,
     Settings,
@@ -59,6 +55,11 @@ from openhcs_plugins.settings import (
     settings_file_path,
     with_setting,
 )
+from openhcs_plugins.config.codegen import to_code
+from openhcs_plugins.config.user_code import UserCodeError, exec_user_code
+from openhcs_plugins.gui._code import CodeEditor
+from openhcs_plugins.gui._text import home_relative
+from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
 
 __all__ = ["CODE_FILENAME", "SettingsForm", "setting_keys"]
 
@@ -228,7 +229,7 @@ class _Field(QWidget):
 
 class SettingsForm(QWidget):
     """Form and code view of the settings file; ``path`` defaults to
-    :func:`~openhcs_plugins.settings.settings_file_path`."""
+    :func:`~openhcs_plugins.config.settings_file_path`."""
 
     #: The settings were written (the file's path).
     settings_saved = Signal(object)

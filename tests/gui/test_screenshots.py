@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from openhcs_plugins.config import LazySettings, LazyTrustSettings, save_settings
 from openhcs_plugins.gui import FunctionEditor, FunctionList, SettingsForm
 from openhcs_plugins.loader import load_plugins
 from openhcs_plugins.manager import CustomFunctionManager
 from openhcs_plugins.registry import get_default_registry
-from openhcs_plugins.settings import LazySettings, LazyTrustSettings, save_settings
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 from qtpy.QtCore import Qt
 
-from openhcs_plugins.gui import SettingsForm
-from openhcs_plugins.gui.settings_form import setting_keys
-from openhcs_plugins.settings import (
+from openhcs_plugins.config import (
     SETTINGS_KEYS,
     LazySettings,
     LazyTrustSettings,
@@ -18,6 +16,8 @@ from openhcs_plugins.settings import (
     save_settings,
     settings_file_path,
 )
+from openhcs_plugins.gui import SettingsForm
+from openhcs_plugins.gui.settings_form import setting_keys
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def test_code_view_round_trip_keeps_none_as_none(qtbot, form: SettingsForm):
     # Edit the code: set trust.editor, drop trust.folder and disabled.
     form.tabs.setCurrentIndex(1)
     form.set_code(
-        "from openhcs_plugins.settings import LazySettings, LazyTrustSettings\n"
+        "from openhcs_plugins.config.settings import LazySettings, LazyTrustSettings\n"
         "\n"
         "settings = LazySettings(trust=LazyTrustSettings(editor='strict'))\n"
     )
@@ -154,7 +154,7 @@ def test_code_with_an_error_shows_its_line_and_leaves_the_form_unchanged(qtbot, 
     form.field("trust.folder").set_text("strict")
     form.tabs.setCurrentIndex(1)
     form.set_code(
-        "from openhcs_plugins.settings import LazySettings, LazyTrustSettings\n"
+        "from openhcs_plugins.config.settings import LazySettings, LazyTrustSettings\n"
         "\n"
         "settings = LazySettings(\n"
         "    trust=LazyTrustSettings(folder='sometimes'),\n"
