@@ -52,6 +52,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from openhcs_plugins.errors import OpenHCSPluginsError, source_line, traceback_line
+
 __all__ = [
     "LazyResolutionError",
     "UserCodeError",
@@ -98,11 +100,11 @@ _ALL_LAZY: weakref.WeakSet[type] = weakref.WeakSet()
 _SERIAL = itertools.count()
 
 
-class LazyResolutionError(LookupError):
+class LazyResolutionError(OpenHCSPluginsError, LookupError):
     """A field has no value: not set, not in any :func:`config_context`, and no class default."""
 
 
-class UserCodeError(Exception):
+class UserCodeError(OpenHCSPluginsError):
     """User (config) code failed to compile or run; names the file and line.
 
     Attributes: ``message``, ``filename``, ``line_number`` (0 when unknown), ``code_snippet``
@@ -123,7 +125,7 @@ class UserCodeError(Exception):
         self.line_number = line_number
         self.code_snippet = code_snippet
         self.original = original
-        super().__init__(str(self))
+        super().__init__(str(self), subject=filename, path=filename, line=line_number)
 
     def __str__(self) -> str:
         where = f"{self.filename}:{self.line_number}" if self.line_number else self.filename
@@ -487,7 +489,8 @@ def resolve(obj: Any) -> Any:
                 f"{type(obj).__qualname__}.{f.name} has no value: it is not set, no "
                 f"config_context provides a {info.base.__qualname__}, and "
                 f"{info.base.__qualname__}.{f.name} has no default; set it or enter a "
-                "config_context that does"
+                "config_context that does",
+                subject=f"{type(obj).__qualname__}.{f.name}",
             )
         kwargs[f.name] = value
     return info.base(**kwargs)
@@ -612,20 +615,6 @@ def patch_lazy_constructors(types: Iterable[type] | None = None) -> Iterator[Non
         _PATCH.reset(token)
 
 
-def _error_line(tb: types.TracebackType | None, filename: str) -> int:
-    line = 0
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == filename:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
-
-
-def _snippet(code: str, line: int) -> str:
-    lines = code.splitlines()
-    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
-
-
 def exec_user_code(
     code: str | bytes,
     namespace: dict[str, Any] | None = None,
@@ -658,7 +647,7 @@ def exec_user_code(
             f"syntax error: {exc.msg}",
             filename=filename,
             line_number=line,
-            code_snippet=(exc.text or "").strip() or _snippet(text, line),
+            code_snippet=(exc.text or "").strip() or source_line(text, line),
             original=exc,
         ) from exc
     if filename.startswith("<"):
@@ -668,12 +657,12 @@ def exec_user_code(
         try:
             exec(compiled, ns)
         except (Exception, SystemExit) as exc:
-            line = _error_line(exc.__traceback__, filename)
+            line = traceback_line(exc, filename)
             raise UserCodeError(
                 f"{type(exc).__name__}: {exc}",
                 filename=filename,
                 line_number=line,
-                code_snippet=_snippet(text, line),
+                code_snippet=source_line(text, line),
                 original=exc,
             ) from exc
     return ns

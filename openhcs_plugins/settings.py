@@ -46,6 +46,7 @@ import platformdirs
 
 from openhcs_plugins._storage import atomic_write_text
 from openhcs_plugins.candidate import TrustLevel
+from openhcs_plugins.errors import OpenHCSPluginsError, OpenHCSPluginsWarning
 from openhcs_plugins.lazy import (
     UserCodeError,
     config_context,
@@ -104,7 +105,7 @@ _TRUST_LEVELS = tuple(level.value for level in TrustLevel)
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
-class SettingsError(ValueError):
+class SettingsError(OpenHCSPluginsError, ValueError):
     """A settings value, key or override is invalid; the message says which and why."""
 
 
@@ -116,10 +117,10 @@ class SettingsFileError(SettingsError):
         self.line_number = line_number
         self.message = message
         where = f"{path}:{line_number}" if line_number else str(path)
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{where}: {message}", subject=path, line=line_number)
 
 
-class SettingsWarning(UserWarning):
+class SettingsWarning(OpenHCSPluginsWarning):
     """A settings file or environment variable was ignored; the message says why."""
 
 

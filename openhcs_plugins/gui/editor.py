@@ -23,7 +23,6 @@ import functools
 import json
 import reprlib
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +56,7 @@ from openhcs_plugins.candidate import (
     StaticFunction,
     TrustLevel,
 )
+from openhcs_plugins.errors import OpenHCSPluginsError, traceback_line
 from openhcs_plugins.gui._code import CodeEditor
 from openhcs_plugins.gui._tasks import TaskError, run_in_thread
 from openhcs_plugins.manager import CustomFunctionManager
@@ -76,7 +76,7 @@ _WARNING_COLOR = QColor("#8a6d00")
 _LINE_ROLE = Qt.ItemDataRole.UserRole
 
 
-class IsolationUnavailableError(RuntimeError):
+class IsolationUnavailableError(OpenHCSPluginsError, RuntimeError):
     """The trust level asks for the isolated runner, and it cannot be used here."""
 
 
@@ -138,7 +138,8 @@ def _run_isolated(
             "The trust level for editor code is 'strict' (setting trust.editor), so this "
             "function must run in the isolated runner, but openhcs_plugins.execution cannot "
             f"be imported ({exc}). Nothing was run. Update openhcs-plugins, or set "
-            "trust.editor to 'user' in the Settings tab to run editor code in this process."
+            "trust.editor to 'user' in the Settings tab to run editor code in this process.",
+            subject=EDITOR_FILENAME,
         ) from exc
     limits = IsolationLimits.from_settings(settings)
     with IsolatedRunner(code, function.name, filename=EDITOR_FILENAME, limits=limits) as runner:
@@ -181,11 +182,7 @@ class _Shown:
 
 def _user_line(exc: BaseException) -> int:
     """The line of the editor text where ``exc`` happened (0 when it is not in the text)."""
-    line = getattr(exc, "line_number", 0) or 0
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == EDITOR_FILENAME and frame.lineno:
-            line = frame.lineno
-    return int(line)
+    return traceback_line(exc, EDITOR_FILENAME) or int(getattr(exc, "line_number", 0) or 0)
 
 
 def _plane_image(plane: np.ndarray) -> QImage:
