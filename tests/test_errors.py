@@ -228,7 +228,10 @@ def test_a_bad_param_names_the_param():
         line=1,
         input_memory_type="numpy",
         output_memory_type="numpy",
-        parameters=(ParameterInfo("image"), ParameterInfo("sigma", annotation="float", default="1.0")),
+        parameters=(
+            ParameterInfo("image"),
+            ParameterInfo("sigma", annotation="float", default="1.0"),
+        ),
     )
     info = info_from_static(function, "openhcs", Provenance(SourceKind.FOLDER))
     with pytest.raises(ParameterError) as bad:
