@@ -61,7 +61,7 @@ class Problem:
 
     ``origin`` says whose problem it is (``lab-filters 0.2.0`` or a file path); ``hint`` says
     what to do about it. The one type for everything a listing reports: a validator finding
-    becomes one directly (:meth:`for_candidate` with its line and ``snippet``, the quoted code).
+    becomes one field by field (:meth:`from_finding`; the quoted code is ``snippet``).
     """
 
     origin: str
