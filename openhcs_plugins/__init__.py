@@ -57,6 +57,17 @@ _LAZY: dict[str, str] = {
     "Problem": "openhcs_plugins.sources",
     "get_default_template": "openhcs_plugins.templates",
     "get_template_for_memory_type": "openhcs_plugins.templates",
+    # The errors: the base of all, and what a caller of ``registry.get``/``registry.call`` must
+    # catch (docs/architecture.md, "Errors").
+    "OpenHCSPluginsError": "openhcs_plugins.errors",
+    "OpenHCSPluginsWarning": "openhcs_plugins.errors",
+    "UnknownFunctionError": "openhcs_plugins.registry",
+    "FunctionLoadError": "openhcs_plugins.registry",
+    "ContractError": "openhcs_plugins.registry",
+    "RegistryCollisionError": "openhcs_plugins.registry",
+    "FrameworkUnavailableError": "openhcs_plugins.memory.errors",
+    "DtypeChangeError": "openhcs_plugins.memory.errors",
+    "IsolationError": "openhcs_plugins.execution.errors",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

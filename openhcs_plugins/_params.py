@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from openhcs_plugins.errors import OpenHCSPluginsError
 from openhcs_plugins.registry import FunctionInfo
 
 __all__ = ["ParameterError", "parse_params"]
@@ -13,8 +14,9 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-class ParameterError(ValueError):
-    """A ``--param`` that does not fit the function's signature."""
+class ParameterError(OpenHCSPluginsError, ValueError):
+    """A ``--param`` that does not fit the function's signature (``subject``: the ``--param``
+    or the function's key)."""
 
 
 _KINDS = ("bool", "int", "float", "str")
@@ -45,17 +47,17 @@ def _convert_one(text: str, kind: str, where: str) -> Any:
             return True
         if text.lower() in _FALSE:
             return False
-        raise ParameterError(f"{where}: {text!r} is not a boolean (use true/false)")
+        raise ParameterError(f"{where}: {text!r} is not a boolean (use true/false)", subject=where)
     if kind == "int":
         try:
             return int(text)
         except ValueError:
-            raise ParameterError(f"{where}: {text!r} is not an integer") from None
+            raise ParameterError(f"{where}: {text!r} is not an integer", subject=where) from None
     if kind == "float":
         try:
             return float(text)
         except ValueError:
-            raise ParameterError(f"{where}: {text!r} is not a number") from None
+            raise ParameterError(f"{where}: {text!r} is not a number", subject=where) from None
     return text
 
 
@@ -69,7 +71,9 @@ def _convert(text: str, kinds: list[str], where: str) -> Any:
             return text
         except (MemoryError, RecursionError):
             # The parser gives up on huge or deeply nested input; it is a value, not code.
-            raise ParameterError(f"{where}: the value is too large or too deeply nested") from None
+            raise ParameterError(
+                f"{where}: the value is too large or too deeply nested", subject=where
+            ) from None
     errors = []
     for kind in kinds:
         try:
@@ -77,7 +81,8 @@ def _convert(text: str, kinds: list[str], where: str) -> Any:
         except ParameterError as exc:
             errors.append(str(exc))
     raise ParameterError(
-        errors[0] if len(errors) == 1 else f"{where}: {text!r} is not one of {' | '.join(kinds)}"
+        errors[0] if len(errors) == 1 else f"{where}: {text!r} is not one of {' | '.join(kinds)}",
+        subject=where,
     )
 
 
@@ -90,12 +95,13 @@ def parse_params(info: FunctionInfo, pairs: list[str]) -> dict[str, Any]:
         name, sep, text = pair.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise ParameterError(f"--param {pair!r}: write it as name=value")
+            raise ParameterError(f"--param {pair!r}: write it as name=value", subject=pair)
         parameter = accepted.get(name)
         if parameter is None and not takes_any:
             names = ", ".join(n for n, p in accepted.items() if p.kind != "VAR_KEYWORD")
             raise ParameterError(
-                f"{info.key} has no parameter {name!r}; its parameters are: {names or '(none)'}"
+                f"{info.key} has no parameter {name!r}; its parameters are: {names or '(none)'}",
+                subject=info.key,
             )
         kinds = _kinds_of(parameter.annotation, parameter.default) if parameter else []
         out[name] = _convert(text, kinds, f"--param {name}")

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openhcs_plugins.errors import OpenHCSPluginsError
+
 __all__ = [
     "PromotedDependencies",
     "ScaffoldError",
@@ -43,14 +45,15 @@ _TEMPLATE_NAME = "cookiecutter-template"
 _INSTALL_HINT = "install it with: python -m pip install 'openhcs-plugins[template]'"
 
 
-class ScaffoldError(Exception):
+class ScaffoldError(OpenHCSPluginsError):
     """A project could not be generated; the message says why and what to do.
 
-    ``problems`` lists each refused answer (empty for other failures).
+    ``problems`` lists each refused answer (empty for other failures); ``subject`` and ``path``
+    name the folder or file at fault where there is one.
     """
 
-    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, problems: tuple[str, ...] = (), **where: Any) -> None:
+        super().__init__(message, **where)
         self.problems = problems
 
 
@@ -212,14 +215,20 @@ def generate_project(
 def _refuse_existing(path: Path) -> None:
     if path.exists():
         raise ScaffoldError(
-            f"{path} already exists; choose another output folder or project_slug, or remove it"
+            f"{path} already exists; choose another output folder or project_slug, or remove it",
+            subject=path,
+            path=path,
         )
 
 
 def _use_functions_code(project: Path, code: str) -> None:
     modules = list(project.glob("src/*/functions.py"))
     if len(modules) != 1:  # the template has exactly one; anything else is a template bug
-        raise ScaffoldError(f"the generated project in {project} has no single functions module")
+        raise ScaffoldError(
+            f"the generated project in {project} has no single functions module",
+            subject=project,
+            path=project,
+        )
     modules[0].write_text(code if code.endswith("\n") else code + "\n", encoding="utf-8")
     (project / "tests" / "test_functions.py").unlink()
 
@@ -231,7 +240,9 @@ def project_namespace(project: Path) -> str:
     found = re.search(r'^\[project\.entry-points\."openhcs\.functions"\]\n(\w+) = ', text, re.M)
     if found is None:  # the template always writes one; anything else is a template bug
         raise ScaffoldError(
-            f"{project / 'pyproject.toml'} declares no openhcs.functions entry point"
+            f"{project / 'pyproject.toml'} declares no openhcs.functions entry point",
+            subject=project / "pyproject.toml",
+            path=project / "pyproject.toml",
         )
     return found.group(1)
 

@@ -54,6 +54,7 @@ from openhcs_plugins.config import (
     environment_id,
     settings_file_path,
 )
+from openhcs_plugins.errors import OpenHCSPluginsError, traceback_line
 from openhcs_plugins.registry import (
     FunctionLoadError,
     FunctionRegistry,
@@ -141,22 +142,26 @@ class LoadReport:
         return "\n".join(lines)
 
 
-class PluginLoadError(RuntimeError):
-    """Raised by ``load_plugins(strict=True)`` when there was any problem; carries the report."""
+class PluginLoadError(OpenHCSPluginsError, RuntimeError):
+    """Raised by ``load_plugins(strict=True)`` when there was any problem; carries the report
+    (also as ``subject``), whose problems each name their candidate."""
 
     def __init__(self, report: LoadReport) -> None:
         self.report = report
         lines = [f"{len(report.problems)} plugin problem(s):"]
         lines += [f"  {p}" for p in report.problems]
-        super().__init__("\n".join(lines))
+        super().__init__("\n".join(lines), subject=report)
 
 
-class PluginImportError(ImportError):
-    """A package's module could not be imported when one of its functions was first used."""
+class PluginImportError(ImportError, OpenHCSPluginsError):
+    """A package's module could not be imported when one of its functions was first used
+    (``subject``: the candidate; ``ImportError`` first, so ``path`` is its own)."""
 
     def __init__(self, candidate: Candidate, detail: str) -> None:
         self.candidate = candidate
         self.detail = detail
+        self.subject = candidate
+        self.hint = default_hint(candidate)
         where = f"{candidate.distribution} {candidate.version}, entry point {candidate.entry_point}"
         super().__init__(
             f"importing {candidate.module} ({where}) failed: {detail} - {default_hint(candidate)}",
@@ -367,17 +372,7 @@ def _traceback_line(exc: BaseException, path: Path | None) -> int | None:
         return exc.lineno
     if path is None:
         return None
-    line = None
-    for frame, number in _walk_tb(exc):
-        if frame.f_code.co_filename == str(path):
-            line = number
-    return line
-
-
-def _walk_tb(exc: BaseException) -> Iterable[tuple[Any, int]]:
-    import traceback
-
-    return traceback.walk_tb(exc.__traceback__)
+    return traceback_line(exc, str(path)) or None
 
 
 def _as_problem(
@@ -387,25 +382,8 @@ def _as_problem(
 
     ``names`` are the functions the validator found: a finding inside one of them names its key.
     """
-    message = error.message
-    if error.code_snippet:
-        message += f" ({error.code_snippet.strip()})"
     key = make_key(candidate.namespace, error.function) if error.function in names else None
-    hint = default_hint(candidate)
-    if error.hint:
-        # The validator's hint speaks to whoever wrote the code: for a package, its author.
-        if candidate.source is SourceKind.ENTRY_POINT:
-            hint = f"{hint} (for its author: {error.hint})"
-        else:
-            hint = error.hint
-    return Problem.for_candidate(
-        candidate,
-        message,
-        kind=kind or error.rule or "invalid",
-        line=error.line_number or None,
-        key=key,
-        hint=hint,
-    )
+    return Problem.from_finding(candidate, error, key=key, kind=kind)
 
 
 def examine(candidate: Candidate, policy: Any = None, *, import_modules: bool = True) -> Discovery:

@@ -34,6 +34,7 @@ import importlib_metadata
 
 from openhcs_plugins._storage import atomic_write_text
 from openhcs_plugins.candidate import SourceKind, sha256_text
+from openhcs_plugins.errors import OpenHCSPluginsError
 from openhcs_plugins.registry import FunctionInfo
 from openhcs_plugins.sources import Problem, module_files, read_source
 
@@ -57,8 +58,9 @@ READABLE_FORMATS = (1, 2)
 FilesOf = Callable[[str], "dict[str, Path] | None"]
 
 
-class LockFileError(ValueError):
-    """A lock file that cannot be read."""
+class LockFileError(OpenHCSPluginsError, ValueError):
+    """A lock file that cannot be read (``subject`` and ``path``: the file; ``hint``: the
+    command that writes a good one)."""
 
 
 @dataclass(frozen=True)
@@ -154,32 +156,54 @@ def write_lock(path: Path, data: dict[str, Any]) -> None:
 
 def read_lock(path: Path) -> dict[str, Any]:
     """Read and check the shape of a lock file; errors name the file and what is wrong."""
+    command = f"openhcs-plugins freeze -o {path}"
+    fix = f"regenerate it with `{command}`"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise LockFileError(
-            f"{path}: no such lock file (write one with `openhcs-plugins freeze -o {path}`)"
+            f"{path}: no such lock file (write one with `openhcs-plugins freeze -o {path}`)",
+            subject=path,
+            path=path,
+            hint=command,
         ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LockFileError(f"{path}: not a lock file ({exc})") from exc
+        raise LockFileError(
+            f"{path}: not a lock file ({exc})", subject=path, path=path, hint=command
+        ) from exc
     found = data.get("format") if isinstance(data, dict) else None
-    fix = f"regenerate it with `openhcs-plugins freeze -o {path}`"
     if found not in READABLE_FORMATS:
         raise LockFileError(
             f"{path}: unknown lock file format {found!r} (this version writes format "
-            f"{LOCK_FORMAT}); {fix}"
+            f"{LOCK_FORMAT}); {fix}",
+            subject=path,
+            path=path,
+            hint=command,
         )
     for section in ("packages", "folder"):
         if not isinstance(data.get(section), dict):
-            raise LockFileError(f"{path}: missing or malformed {section!r} section; {fix}")
+            raise LockFileError(
+                f"{path}: missing or malformed {section!r} section; {fix}",
+                subject=path,
+                path=path,
+                hint=command,
+            )
         for name, entry in data[section].items():
             if not isinstance(entry, dict):
-                raise LockFileError(f"{path}: {section!r} entry {name!r} is not an object; {fix}")
+                raise LockFileError(
+                    f"{path}: {section!r} entry {name!r} is not an object; {fix}",
+                    subject=path,
+                    path=path,
+                    hint=command,
+                )
             functions = entry.get("functions", [])
             if not isinstance(functions, list) or not all(isinstance(f, str) for f in functions):
                 raise LockFileError(
                     f"{path}: 'functions' of {section!r} entry {name!r} is not a list of "
-                    f"names; {fix}"
+                    f"names; {fix}",
+                    subject=path,
+                    path=path,
+                    hint=command,
                 )
             files = entry.get("files", {})
             if not isinstance(files, dict) or not all(
@@ -187,7 +211,10 @@ def read_lock(path: Path) -> dict[str, Any]:
             ):
                 raise LockFileError(
                     f"{path}: 'files' of {section!r} entry {name!r} is not a mapping of file "
-                    f"names to sha256s; {fix}"
+                    f"names to sha256s; {fix}",
+                    subject=path,
+                    path=path,
+                    hint=command,
                 )
     return data
 
@@ -319,8 +346,7 @@ def _reason(matching: list[Problem], is_disabled: bool, enable: str) -> str:
         return f"disabled (`openhcs-plugins enable {enable}`)"
     if matching:
         return "; ".join(
-            f"{p.message}" + (f" ({p.file}:{p.line})" if p.file and p.line else "")
-            for p in matching
+            p.text + (f" ({p.file}:{p.line})" if p.file and p.line else "") for p in matching
         )
     return "no function of it is registered (see `openhcs-plugins list`)"
 

@@ -228,18 +228,7 @@ class CustomFunctionManager:
                 continue
             result = self._validate(item.text, item.trust, item.filename)
             if not result.is_valid:
-                first = result.errors[0]
-                self.problems.append(
-                    Problem(
-                        origin=item.filename,
-                        message=first.message,
-                        hint=first.hint,
-                        file=item.filename,
-                        line=first.line_number or None,
-                        namespace=OPENHCS_NAMESPACE,
-                        kind=first.rule or "invalid",
-                    )
-                )
+                self.problems.append(Problem.from_finding(item, result.errors[0]))
                 continue
             yield item, result
 

@@ -60,7 +60,8 @@ class Problem:
     """Why one candidate (a package's entry point, a folder file) was not registered.
 
     ``origin`` says whose problem it is (``lab-filters 0.2.0`` or a file path); ``hint`` says
-    what to do about it.
+    what to do about it. The one type for everything a listing reports: a validator finding
+    becomes one field by field (:meth:`from_finding`; the quoted code is ``snippet``).
     """
 
     origin: str
@@ -77,6 +78,13 @@ class Problem:
     key: str | None = None
     #: a short reason code: ``module-not-found``, ``syntax``, ``collision``, ``import``, ...
     kind: str = "invalid"
+    #: the line of code the problem is about, as a validator finding quotes it ("" when none).
+    snippet: str = ""
+
+    @property
+    def text(self) -> str:
+        """The message with the quoted code: what a listing prints after the origin."""
+        return f"{self.message} ({self.snippet})" if self.snippet else self.message
 
     def __str__(self) -> str:
         where = "" if self.file == self.origin else self.origin
@@ -85,7 +93,7 @@ class Problem:
         if self.file:
             # A folder file is its own origin: its path is said once.
             where += (", " if where else "") + self.file + (f":{self.line}" if self.line else "")
-        text = f"{where}: {self.message}"
+        text = f"{where}: {self.text}"
         return f"{text} - {self.hint}" if self.hint else text
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,6 +114,7 @@ class Problem:
         line: int | None = None,
         key: str | None = None,
         hint: str | None = None,
+        snippet: str = "",
     ) -> Problem:
         """A problem about ``candidate``, with its origin and a default hint for its source."""
         return cls(
@@ -120,6 +129,31 @@ class Problem:
             namespace=candidate.namespace,
             key=key,
             kind=kind,
+            snippet=snippet,
+        )
+
+    @classmethod
+    def from_finding(
+        cls, candidate: Candidate, finding: Any, *, key: str | None = None, kind: str = ""
+    ) -> Problem:
+        """A validator finding (a :class:`~openhcs_plugins.validation.ValidationError`) about
+        ``candidate``, field by field: message, line, quoted code, rule (``kind`` overrides it)
+        and hint. The finding's hint speaks to whoever wrote the code: for a package, its
+        author, so it follows the command that shows the package's diagnosis."""
+        hint = default_hint(candidate)
+        if finding.hint:
+            if candidate.source is SourceKind.ENTRY_POINT:
+                hint = f"{hint} (for its author: {finding.hint})"
+            else:
+                hint = finding.hint
+        return cls.for_candidate(
+            candidate,
+            finding.message,
+            kind=kind or finding.rule or "invalid",
+            line=finding.line_number or None,
+            key=key,
+            hint=hint,
+            snippet=finding.code_snippet.strip(),
         )
 
 

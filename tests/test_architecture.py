@@ -16,7 +16,9 @@ PACKAGE = "openhcs_plugins"
 VALIDATION = f"{PACKAGE}.validation"
 
 #: What the validator may import from the rest of the package: small leaf modules only.
-VALIDATION_MAY_IMPORT = frozenset({f"{PACKAGE}.candidate", f"{PACKAGE}.memory.types"})
+VALIDATION_MAY_IMPORT = frozenset(
+    {f"{PACKAGE}.candidate", f"{PACKAGE}.memory.types", f"{PACKAGE}.errors"}
+)
 #: Later stages of the flow, which the validator must never reach.
 LATER_STAGES = ("loader", "registry", "manager", "cli", "execution", "isolation")
 
@@ -163,7 +165,8 @@ def test_validation_imports_nothing_from_later_stages() -> None:
 
 def test_validation_needs_only_the_standard_library_and_leaf_modules() -> None:
     """Everything the validator imports, followed through the package, is the standard library,
-    the validator itself, ``candidate`` or ``memory.types`` (so it never loads numpy)."""
+    the validator itself, ``candidate``, ``memory.types`` or ``errors`` (so it never loads
+    numpy)."""
     seen: set[str] = set()
     todo = [name for name in modules() if name.startswith(VALIDATION)]
     while todo:
@@ -247,7 +250,13 @@ def test_no_import_cycle() -> None:
 CONFIG = f"{PACKAGE}.config"
 #: What the configuration package may import from the rest of the package.
 CONFIG_MAY_IMPORT = frozenset(
-    {f"{PACKAGE}.candidate", f"{PACKAGE}.memory.types", f"{PACKAGE}._storage", VALIDATION}
+    {
+        f"{PACKAGE}.candidate",
+        f"{PACKAGE}.memory.types",
+        f"{PACKAGE}._storage",
+        f"{PACKAGE}.errors",
+        VALIDATION,
+    }
 )
 
 

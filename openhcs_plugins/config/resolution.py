@@ -19,11 +19,12 @@ from openhcs_plugins.config._lazy_state import (
     _LazyInfo,
     has_lazy_resolution,
 )
+from openhcs_plugins.errors import OpenHCSPluginsError
 
 __all__ = ["LazyResolutionError", "config_context", "resolve", "to_base_config"]
 
 
-class LazyResolutionError(LookupError):
+class LazyResolutionError(OpenHCSPluginsError, LookupError):
     """A field has no value: not set, not in any :func:`config_context`, and no class default."""
 
 
@@ -119,7 +120,8 @@ def resolve(obj: Any) -> Any:
                 f"{type(obj).__qualname__}.{f.name} has no value: it is not set, no "
                 f"config_context provides a {info.base.__qualname__}, and "
                 f"{info.base.__qualname__}.{f.name} has no default; set it or enter a "
-                "config_context that does"
+                "config_context that does",
+                subject=f"{type(obj).__qualname__}.{f.name}",
             )
         kwargs[f.name] = value
     return info.base(**kwargs)

@@ -51,6 +51,7 @@ import platformdirs
 
 from openhcs_plugins.candidate import TrustLevel
 from openhcs_plugins.config.lazy_types import make_lazy
+from openhcs_plugins.errors import OpenHCSPluginsError, OpenHCSPluginsWarning
 from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ _TRUST_LEVELS = tuple(level.value for level in TrustLevel)
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
-class SettingsError(ValueError):
+class SettingsError(OpenHCSPluginsError, ValueError):
     """A settings value, key or override is invalid; the message says which and why."""
 
 
@@ -92,10 +93,10 @@ class SettingsFileError(SettingsError):
         self.line_number = line_number
         self.message = message
         where = f"{path}:{line_number}" if line_number else str(path)
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{where}: {message}", subject=path, line=line_number)
 
 
-class SettingsWarning(UserWarning):
+class SettingsWarning(OpenHCSPluginsWarning):
     """A settings file or environment variable was ignored; the message says why."""
 
 

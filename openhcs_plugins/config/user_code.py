@@ -8,7 +8,6 @@ import builtins
 import contextlib
 import dataclasses
 import linecache
-import types
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -20,11 +19,12 @@ from openhcs_plugins.config._lazy_state import (
     has_lazy_resolution,
 )
 from openhcs_plugins.config.lazy_types import make_lazy
+from openhcs_plugins.errors import OpenHCSPluginsError, source_line, traceback_line
 
 __all__ = ["UserCodeError", "exec_user_code", "patch_lazy_constructors"]
 
 
-class UserCodeError(Exception):
+class UserCodeError(OpenHCSPluginsError):
     """User (config) code failed to compile or run; names the file and line.
 
     Attributes: ``message``, ``filename``, ``line_number`` (0 when unknown), ``code_snippet``
@@ -45,7 +45,7 @@ class UserCodeError(Exception):
         self.line_number = line_number
         self.code_snippet = code_snippet
         self.original = original
-        super().__init__(str(self))
+        super().__init__(str(self), subject=filename, path=filename, line=line_number)
 
     def __str__(self) -> str:
         where = f"{self.filename}:{self.line_number}" if self.line_number else self.filename
@@ -107,20 +107,6 @@ def patch_lazy_constructors(types: Iterable[type] | None = None) -> Iterator[Non
         _PATCH.reset(token)
 
 
-def _error_line(tb: types.TracebackType | None, filename: str) -> int:
-    line = 0
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == filename:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
-
-
-def _snippet(code: str, line: int) -> str:
-    lines = code.splitlines()
-    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
-
-
 def exec_user_code(
     code: str | bytes,
     namespace: dict[str, Any] | None = None,
@@ -153,7 +139,7 @@ def exec_user_code(
             f"syntax error: {exc.msg}",
             filename=filename,
             line_number=line,
-            code_snippet=(exc.text or "").strip() or _snippet(text, line),
+            code_snippet=(exc.text or "").strip() or source_line(text, line),
             original=exc,
         ) from exc
     if filename.startswith("<"):
@@ -163,12 +149,12 @@ def exec_user_code(
         try:
             exec(compiled, ns)
         except (Exception, SystemExit) as exc:
-            line = _error_line(exc.__traceback__, filename)
+            line = traceback_line(exc, filename)
             raise UserCodeError(
                 f"{type(exc).__name__}: {exc}",
                 filename=filename,
                 line_number=line,
-                code_snippet=_snippet(text, line),
+                code_snippet=source_line(text, line),
                 original=exc,
             ) from exc
     return ns

@@ -16,13 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from openhcs_plugins.errors import OpenHCSPluginsError
 from openhcs_plugins.execution.protocol import ARRAY_KINDS, MAGIC, MAX_DEPTH, PREFIX
 
 __all__ = ["FrameReader", "OutputCapture", "Refused", "encode_argument"]
 
 
-class Refused(Exception):
-    pass
+class Refused(OpenHCSPluginsError):
+    """What a worker sent cannot be accepted (malformed, or past a limit); the message says
+    which."""
 
 
 def _array_descriptions(descs: Any, limit: int) -> list[tuple[np.dtype, tuple[int, ...], int]]:

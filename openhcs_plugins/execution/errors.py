@@ -2,12 +2,14 @@
 
 Whatever goes wrong in a worker becomes one of these in the caller, which keeps running; each
 names the function and file, says what to do (``hint``) and carries the end of the worker's
-output. Standard library only.
+output. It imports the standard library and :mod:`openhcs_plugins.errors` (the base error).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from openhcs_plugins.errors import OpenHCSPluginsError
 
 if TYPE_CHECKING:
     from openhcs_plugins.execution.report import IsolationReport
@@ -28,11 +30,11 @@ __all__ = [
 ]
 
 
-class IsolationError(RuntimeError):
+class IsolationError(OpenHCSPluginsError, RuntimeError):
     """Something went wrong in an isolated worker; the caller's process is unaffected.
 
-    ``function`` and ``filename`` name what ran, ``hint`` says what to do, ``output`` holds
-    the end of what the worker wrote to stderr.
+    ``function`` and ``filename`` name what ran (``subject``: the function, else the file),
+    ``hint`` says what to do, ``output`` holds the end of what the worker wrote to stderr.
     """
 
     def __init__(
@@ -53,7 +55,13 @@ class IsolationError(RuntimeError):
         self.hint = hint
         self.output = output
         self.report = report
-        super().__init__(self._text())
+        super().__init__(
+            self._text(),
+            subject=function or filename or None,
+            path=filename,
+            line=line_number,
+            hint=hint,
+        )
 
     def _text(self) -> str:
         where = self.filename or "<isolated>"

@@ -19,12 +19,12 @@ import builtins
 import importlib
 import linecache
 import sys
-import traceback
 import types
 from collections.abc import Callable
 from typing import Any
 
 from openhcs_plugins.candidate import Candidate, StaticFunction
+from openhcs_plugins.errors import OpenHCSPluginsError, source_line, traceback_line
 
 __all__ = [
     "MODULE_PREFIX",
@@ -46,8 +46,8 @@ OPENHCS_ALIASES: dict[str, str] = {
 MODULE_PREFIX = "openhcs_plugins_custom"
 
 
-class CodeExecutionError(RuntimeError):
-    """Validated code raised while it was executed."""
+class CodeExecutionError(OpenHCSPluginsError, RuntimeError):
+    """Validated code raised while it was executed (``subject`` and ``path``: the file)."""
 
     def __init__(
         self, filename: str, message: str, line_number: int = 0, snippet: str = ""
@@ -60,7 +60,7 @@ class CodeExecutionError(RuntimeError):
         text = f"{where}: Code execution failed: {message}"
         if snippet:
             text += f"\n    {snippet.strip()}"
-        super().__init__(text)
+        super().__init__(text, subject=filename, path=filename, line=line_number)
 
 
 def _alias_tree() -> types.ModuleType:
@@ -105,15 +105,6 @@ def module_name_for(candidate: Candidate) -> str:
     return f"{MODULE_PREFIX}._editor_{candidate.sha256[:12]}"
 
 
-def _error_line(exc: BaseException, filename: str) -> int:
-    """The innermost line of ``filename`` in the traceback (0 when the file is not in it)."""
-    found = 0
-    for frame, line in traceback.walk_tb(exc.__traceback__):
-        if frame.f_code.co_filename == filename:
-            found = line
-    return found
-
-
 def exec_module(candidate: Candidate) -> types.ModuleType:
     """Execute a validated candidate's text in this process as a module and return it.
 
@@ -140,8 +131,8 @@ def exec_module(candidate: Candidate) -> types.ModuleType:
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
-        line = _error_line(exc, filename)
-        snippet = lines[line - 1] if 0 < line <= len(lines) else ""
+        line = traceback_line(exc, filename)
+        snippet = source_line(candidate.text, line)
         raise CodeExecutionError(filename, f"{type(exc).__name__}: {exc}", line, snippet) from exc
     _parent_package().__dict__[name.rpartition(".")[2]] = module
     sys.modules[name] = module

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from openhcs_plugins.candidate import Candidate, StaticFunction
+from openhcs_plugins.errors import source_line
 from openhcs_plugins.execution.errors import IsolationError, LoadFailed
 from openhcs_plugins.execution.inprocess import CodeExecutionError, module_name_for
 from openhcs_plugins.execution.limits import IsolationLimits
@@ -184,10 +185,10 @@ def isolated_module(
     try:
         found = runner.functions
     except LoadFailed as exc:
-        lines = candidate.text.splitlines()
         line = exc.line_number
-        snippet = lines[line - 1] if 0 < line <= len(lines) else ""
-        raise CodeExecutionError(filename, exc.message, line, snippet) from exc
+        raise CodeExecutionError(
+            filename, exc.message, line, source_line(candidate.text, line)
+        ) from exc
     except IsolationError as exc:
         raise CodeExecutionError(filename, str(exc)) from exc
     module = types.ModuleType(name)

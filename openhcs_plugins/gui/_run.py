@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import reprlib
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from qtpy.QtWidgets import (
 
 from openhcs_plugins.candidate import Candidate, SourceKind, StaticFunction
 from openhcs_plugins.config import Settings
+from openhcs_plugins.errors import OpenHCSPluginsError, traceback_line
 from openhcs_plugins.registry import FunctionInfo, info_from_static
 from openhcs_plugins.validation import validate_code
 
@@ -53,7 +53,7 @@ EDITOR_FILENAME = "<editor>"
 _SYNTHETIC_LABEL = "Synthetic cells (2 × 256 × 256)"
 
 
-class IsolationUnavailableError(RuntimeError):
+class IsolationUnavailableError(OpenHCSPluginsError, RuntimeError):
     """The trust level asks for the isolated runner, and it cannot be used here."""
 
 
@@ -115,7 +115,8 @@ def _run_isolated(
             "The trust level for editor code is 'strict' (setting trust.editor), so this "
             "function must run in the isolated runner, but openhcs_plugins.execution cannot "
             f"be imported ({exc}). Nothing was run. Update openhcs-plugins, or set "
-            "trust.editor to 'user' in the Settings tab to run editor code in this process."
+            "trust.editor to 'user' in the Settings tab to run editor code in this process.",
+            subject=EDITOR_FILENAME,
         ) from exc
     limits = IsolationLimits.from_settings(settings)
     with IsolatedRunner(code, function.name, filename=EDITOR_FILENAME, limits=limits) as runner:
@@ -158,11 +159,7 @@ class Shown:
 
 def user_line(exc: BaseException) -> int:
     """The line of the editor text where ``exc`` happened (0 when it is not in the text)."""
-    line = getattr(exc, "line_number", 0) or 0
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == EDITOR_FILENAME and frame.lineno:
-            line = frame.lineno
-    return int(line)
+    return traceback_line(exc, EDITOR_FILENAME) or int(getattr(exc, "line_number", 0) or 0)
 
 
 def _plane_image(plane: np.ndarray) -> QImage:

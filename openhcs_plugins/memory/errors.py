@@ -1,15 +1,17 @@
 """The errors and warnings of conversion: a framework that cannot run here, a dtype change.
 
 Owns :class:`FrameworkUnavailableError`, :class:`DtypeChangeWarning` and
-:class:`DtypeChangeError`, each carrying the memory type it is about. It imports only
-:mod:`openhcs_plugins.memory.types` (no numpy, no framework), so the framework modules and the
-dispatcher can both raise them.
+:class:`DtypeChangeError`, each carrying the memory type it is about (also as ``subject``, as
+every error of the package does: :mod:`openhcs_plugins.errors`). It imports only
+:mod:`openhcs_plugins.memory.types` and :mod:`openhcs_plugins.errors` (no numpy, no framework),
+so the framework modules and the dispatcher can both raise them.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from openhcs_plugins.errors import OpenHCSPluginsError, OpenHCSPluginsWarning
 from openhcs_plugins.memory.types import MemoryType
 
 if TYPE_CHECKING:
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["DtypeChangeError", "DtypeChangeWarning", "FrameworkUnavailableError"]
 
 
-class FrameworkUnavailableError(RuntimeError):
+class FrameworkUnavailableError(OpenHCSPluginsError, RuntimeError):
     """A framework a function needs is not installed, or has no usable device.
 
     ``memory_type`` and ``reason`` say which and why; the message names the extra to install.
@@ -41,7 +43,10 @@ class FrameworkUnavailableError(RuntimeError):
         self.extra = self.memory_type.extra
         install = f"pip install 'openhcs-plugins[{self.extra}]'"
         if fix is not None:
-            super().__init__(f"{self.memory_type.value} is not usable here: {reason}{fix}")
+            super().__init__(
+                f"{self.memory_type.value} is not usable here: {reason}{fix}",
+                subject=self.memory_type,
+            )
             return
         if installed:
             hint = (
@@ -50,21 +55,25 @@ class FrameworkUnavailableError(RuntimeError):
             )
         else:
             hint = f"install it with: {install}"
-        super().__init__(f"{self.memory_type.value} is not usable here: {reason}; {hint}")
+        super().__init__(
+            f"{self.memory_type.value} is not usable here: {reason}; {hint}",
+            subject=self.memory_type,
+            hint=None if installed else install,
+        )
 
 
-class DtypeChangeWarning(UserWarning):
+class DtypeChangeWarning(OpenHCSPluginsWarning):
     """A conversion changed the dtype in a way that can lose values (e.g. int64 -> int32)."""
 
 
-class DtypeChangeError(TypeError):
+class DtypeChangeError(OpenHCSPluginsError, TypeError):
     """A lossy dtype change was refused (strict dtypes: see
     :data:`openhcs_plugins.memory.convert.STRICT_DTYPES_ENV`)."""
 
     def __init__(
         self, message: str, *, source: np.dtype, target: np.dtype, memory_type: MemoryType
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, subject=MemoryType(memory_type))
         self.source = source
         self.target = target
         self.memory_type = memory_type

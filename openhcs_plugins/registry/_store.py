@@ -21,6 +21,7 @@ from openhcs_plugins.candidate import (
     SourceKind,
     StaticFunction,
 )
+from openhcs_plugins.errors import OpenHCSPluginsError
 
 if TYPE_CHECKING:
     from openhcs_plugins.memory import MemoryType
@@ -32,6 +33,7 @@ __all__ = [
     "FunctionRegistry",
     "RegistryCollisionError",
     "RegistryEntry",
+    "UnknownFunctionError",
     "check_result",
     "get_default_registry",
     "info_from_callable",
@@ -113,8 +115,8 @@ class FunctionInfo:
         }
 
 
-class RegistryCollisionError(ValueError):
-    """A different function is already registered under the key."""
+class RegistryCollisionError(OpenHCSPluginsError, ValueError):
+    """A different function is already registered under the key (``subject``)."""
 
     def __init__(self, key: str, existing: Provenance, new: Provenance) -> None:
         self.key = key
@@ -123,12 +125,16 @@ class RegistryCollisionError(ValueError):
         super().__init__(
             f"{key!r} is already registered from {existing.describe()}; "
             f"refusing the one from {new.describe()}. Rename one of the functions, or remove "
-            f"the other first (openhcs-plugins remove / disable)."
+            f"the other first (openhcs-plugins remove / disable).",
+            subject=key,
+            path=new.file,
+            line=new.line,
         )
 
 
-class FunctionLoadError(RuntimeError):
-    """The code of a registered function could not be loaded, or failed its runtime checks."""
+class FunctionLoadError(OpenHCSPluginsError, RuntimeError):
+    """The code of a registered function (``subject``: its key) could not be loaded, or failed
+    its runtime checks."""
 
     def __init__(self, info: FunctionInfo, reason: str) -> None:
         self.info = info
@@ -136,19 +142,29 @@ class FunctionLoadError(RuntimeError):
         where = info.provenance.file or info.provenance.describe()
         if info.provenance.line:
             where += f":{info.provenance.line}"
-        super().__init__(f"cannot load {info.key} ({where}): {reason}")
+        super().__init__(
+            f"cannot load {info.key} ({where}): {reason}",
+            subject=info.key,
+            path=info.provenance.file,
+            line=info.provenance.line,
+        )
 
 
-class ContractError(ValueError):
-    """A function returned what its processing contract does not allow (a ``(Y, X)`` plane
-    for a ``(C, Y, X)`` stack, or no array at all)."""
+class ContractError(OpenHCSPluginsError, ValueError):
+    """A function (``subject``: its key) returned what its processing contract does not allow
+    (a ``(Y, X)`` plane for a ``(C, Y, X)`` stack, or no array at all)."""
 
     def __init__(self, key: str, contract: str, message: str) -> None:
         self.key = key
         self.contract = contract
         #: what is wrong, without the key and contract.
         self.reason = message
-        super().__init__(f"{key} (contract {contract}) {message}")
+        super().__init__(f"{key} (contract {contract}) {message}", subject=key)
+
+
+class UnknownFunctionError(OpenHCSPluginsError, KeyError):
+    """No function is registered under the key (``subject``); the message suggests close
+    keys. A ``KeyError``, as a missing key always was."""
 
 
 def check_result(key: str, contract: str, image: Any, result: Any) -> None:
@@ -315,7 +331,7 @@ class FunctionRegistry:
         try:
             return self._entries[key]
         except KeyError:
-            raise KeyError(self._unknown(key)) from None
+            raise UnknownFunctionError(self._unknown(key), subject=key) from None
 
     def info(self, key: str) -> FunctionInfo:
         return self.entry(key).info

@@ -24,8 +24,9 @@ snippets, locating a line), :mod:`.walk` (the one walk), :mod:`.names`, :mod:`.r
 :mod:`.functions` and :mod:`.module_reader` (the parts of the pass, assembled in
 :mod:`.inspector`), :mod:`.policy` and :mod:`.index` (the policy and its lookup tables),
 :mod:`.findings` and :mod:`.facts` (what comes out), :mod:`.runtime` (checks on a loaded
-callable). It imports only the standard library, :mod:`openhcs_plugins.candidate` and
-:mod:`openhcs_plugins.memory.types`; nothing from the loader, registry, manager, CLI or
+callable). It imports only the standard library, :mod:`openhcs_plugins.candidate`,
+:mod:`openhcs_plugins.memory.types` and :mod:`openhcs_plugins.errors` (the base error and the
+locator of a line); nothing from the loader, registry, manager, CLI or
 execution (``tests/test_architecture.py`` checks it).
 
 >>> result = validate_code('''

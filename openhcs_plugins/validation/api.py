@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from openhcs_plugins.candidate import StaticFunction, TrustLevel
+from openhcs_plugins.errors import line_snippet, shorten, split_lines
 from openhcs_plugins.validation.decorators import NO_FUNCTIONS_MESSAGE
 from openhcs_plugins.validation.findings import (
     POLICY_RULES,
@@ -28,13 +29,7 @@ from openhcs_plugins.validation.findings import (
 )
 from openhcs_plugins.validation.inspector import inspect_tree
 from openhcs_plugins.validation.policy import ImportPolicy
-from openhcs_plugins.validation.text import (
-    decode,
-    enclosing,
-    line_snippet,
-    shorten,
-    split_lines,
-)
+from openhcs_plugins.validation.text import decode, enclosing
 
 __all__ = [
     "validate_code",

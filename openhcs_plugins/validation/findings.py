@@ -4,7 +4,8 @@ This module owns :class:`Finding` (a problem as the pass sees it: rule, message,
 :class:`ValidationError` (a finding with file, snippet and function, as callers see it),
 :class:`ValidationResult`, :class:`TooComplex` (the pass's way out when a limit is hit), and
 the rule sets that decide what a trust level reports as a warning. It imports only the standard
-library, :mod:`openhcs_plugins.candidate` (``StaticFunction``) and :mod:`.facts`.
+library, :mod:`openhcs_plugins.candidate` (``StaticFunction``), :mod:`openhcs_plugins.errors`
+(the base error) and :mod:`.facts`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from openhcs_plugins.candidate import StaticFunction
+from openhcs_plugins.errors import OpenHCSPluginsError
 from openhcs_plugins.validation.facts import ModuleFacts
 
 __all__ = [
@@ -58,19 +60,21 @@ class Finding(NamedTuple):
     function: str = ""
 
 
-class TooComplex(Exception):
-    """Raised inside the pass when a size or depth limit is exceeded."""
+class TooComplex(OpenHCSPluginsError):
+    """Raised inside the pass when a size or depth limit is exceeded (``line`` says where)."""
 
     def __init__(self, message: str, line: int) -> None:
-        super().__init__(message)
+        super().__init__(message, line=line)
         self.message = message
         self.line = line
 
 
-class ValidationError(Exception):
+class ValidationError(OpenHCSPluginsError):
     """One finding: what is wrong, where, which rule, and what to write instead.
 
-    ``str()`` gives ``file:line: message (snippet) - hint``.
+    ``str()`` gives ``file:line: message (snippet) - hint``. ``subject`` is the function the
+    finding is in (else the file), ``path`` and ``line`` the file and line as for every error
+    of the package (``filename`` and ``line_number`` are the OpenHCS names).
     """
 
     def __init__(
@@ -84,7 +88,9 @@ class ValidationError(Exception):
         function: str = "",
         hint: str = "",
     ) -> None:
-        super().__init__(message)
+        super().__init__(
+            message, subject=function or filename or None, path=filename, line=line_number
+        )
         self.message = message
         self.line_number = line_number
         self.code_snippet = code_snippet

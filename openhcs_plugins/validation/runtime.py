@@ -3,7 +3,7 @@
 This module owns :func:`validate_function`: a plain identifier as the function's name, the
 first parameter ``image``, valid memory-type declarations and a known processing contract. It
 imports only the standard library, :mod:`openhcs_plugins.memory.types` (the decorator contract),
-:mod:`.findings` and :mod:`.text` (to locate the function's line).
+:mod:`.findings` and :mod:`openhcs_plugins.errors` (to locate the function's line).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import keyword
 from collections.abc import Callable
 from typing import Any
 
+from openhcs_plugins.errors import function_location
 from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES, CONTRACT_ATTRIBUTE, CONTRACTS
 from openhcs_plugins.validation.findings import ValidationError, ValidationResult
-from openhcs_plugins.validation.text import function_location
 
 __all__ = ["validate_function"]
 

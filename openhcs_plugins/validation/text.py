@@ -1,18 +1,17 @@
-"""The text of user code: decoding it, quoting a line of it, and locating a line in it.
+"""The text of user code: decoding it, and what a finding quotes of it.
 
-This module owns everything that reads characters rather than syntax: the UTF-8 and coding
-cookie rules (:func:`decode`), identifier normalisation (:func:`norm`), the snippet a finding
-quotes (:func:`line_snippet`, :func:`snippet_of`), the function a line belongs to
-(:func:`enclosing`) and the file and line of a loaded callable (:func:`function_location`).
-It is the one place that locates a line in user code. It imports only the standard library and
-:mod:`.findings`.
+This module owns everything of the validator that reads characters rather than syntax: the
+UTF-8 and coding cookie rules (:func:`decode`), identifier normalisation (:func:`norm`), the
+short text of a node (:func:`snippet_of`) and the function a line belongs to
+(:func:`enclosing`). Locating and quoting a line of user code is
+:mod:`openhcs_plugins.errors`'s (the one locator, shared with execution and the loader). It
+imports only the standard library and :mod:`.findings`.
 """
 
 from __future__ import annotations
 
 import ast
 import codecs
-import linecache
 import re
 import unicodedata
 from typing import Any
@@ -22,15 +21,9 @@ from openhcs_plugins.validation.findings import Finding
 __all__ = [
     "decode",
     "enclosing",
-    "function_location",
-    "line_snippet",
     "norm",
     "snippet_of",
-    "split_lines",
 ]
-
-_MAX_SNIPPET = 200
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def norm(name: str) -> str:
@@ -47,24 +40,6 @@ def snippet_of(node: ast.AST) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def split_lines(text: str) -> list[str]:
-    """The lines of ``text`` as the tokenizer counts them (``\\r\\n``, ``\\r`` or ``\\n``)."""
-    return _LINE_BREAK.split(text)
-
-
-def line_snippet(lines: list[str], line: int) -> str:
-    """Line ``line`` (1-based) of ``lines``, stripped and shortened; empty when out of range."""
-    snippet = lines[line - 1] if 0 < line <= len(lines) else ""
-    return shorten(snippet)
-
-
-def shorten(snippet: str) -> str:
-    snippet = snippet.strip()
-    if len(snippet) > _MAX_SNIPPET:
-        snippet = snippet[: _MAX_SNIPPET - 3] + "..."
-    return snippet
-
-
 def enclosing(ranges: list[tuple[int, int, str]], line: int) -> str:
     """The name of the top-level function whose (sorted) line range holds ``line``."""
     for start, end, name in ranges:
@@ -75,29 +50,13 @@ def enclosing(ranges: list[tuple[int, int, str]], line: int) -> str:
     return ""
 
 
-def function_location(func: Any) -> tuple[str, int, str]:
-    """File, first line and that line's text of a function (or of what it wraps)."""
-    target = func
-    for _ in range(10):
-        wrapped = getattr(target, "__wrapped__", None)
-        if wrapped is None:
-            break
-        target = wrapped
-    code = getattr(target, "__code__", None)
-    filename = getattr(code, "co_filename", "")
-    line = getattr(code, "co_firstlineno", 0)
-    if not isinstance(filename, str) or not isinstance(line, int):
-        return "", 0, ""
-    snippet = linecache.getline(filename, line).strip() if filename and line else ""
-    return filename, line, snippet
-
-
 # -- encoding ----------------------------------------------------------------------------------
 
 # A coding declaration anywhere in a comment of the first two lines, where a line ends at
 # "\r\n", "\r" or "\n" as for the tokenizer (which honours b"\r# coding: utf-7").
 _COOKIE = re.compile(r"coding[:=][ \t]*([-\w.]+)", re.ASCII)
 _COOKIE_BYTES = re.compile(rb"coding[:=][ \t]*([-\w.]+)", re.ASCII)
+_FIRST_LINES = re.compile(r"\r\n|\r|\n")
 _FIRST_LINES_BYTES = re.compile(rb"\r\n|\r|\n")
 
 
@@ -155,7 +114,7 @@ def decode(code: Any, max_bytes: int) -> tuple[str | None, Finding | None]:
         )
     if len(code) > max_bytes:
         return None, too_large
-    for number, line in enumerate(_LINE_BREAK.split(code, 2)[:2], start=1):
+    for number, line in enumerate(_FIRST_LINES.split(code, 2)[:2], start=1):
         if "coding" in line:
             for match in _COOKIE.finditer(line, line.find("#") + 1 or len(line)):
                 problem = _cookie_problem(match.group(1), number)
