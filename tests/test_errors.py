@@ -32,13 +32,13 @@ WORKER_ONLY = {
 #: The built-in base each exception had before the common base: ``except`` clauses keep working.
 BUILT_IN_BASES = {
     "openhcs_plugins._params.ParameterError": ValueError,
-    "openhcs_plugins.gui.editor.IsolationUnavailableError": RuntimeError,
+    "openhcs_plugins.gui._run.IsolationUnavailableError": RuntimeError,
     "openhcs_plugins.loader.PluginLoadError": RuntimeError,
     "openhcs_plugins.loader.PluginImportError": ImportError,
-    "openhcs_plugins.settings.SettingsError": ValueError,
-    "openhcs_plugins.settings.SettingsFileError": ValueError,
-    "openhcs_plugins.settings.SettingsWarning": UserWarning,
-    "openhcs_plugins.lazy.LazyResolutionError": LookupError,
+    "openhcs_plugins.config.settings.SettingsError": ValueError,
+    "openhcs_plugins.config.settings.SettingsFileError": ValueError,
+    "openhcs_plugins.config.settings.SettingsWarning": UserWarning,
+    "openhcs_plugins.config.resolution.LazyResolutionError": LookupError,
     "openhcs_plugins.registry._store.RegistryCollisionError": ValueError,
     "openhcs_plugins.registry._store.FunctionLoadError": RuntimeError,
     "openhcs_plugins.registry._store.ContractError": ValueError,
