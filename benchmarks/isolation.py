@@ -36,7 +36,6 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from openhcs_plugins.candidate import Candidate, SourceKind  # noqa: E402
 from openhcs_plugins.execution import (  # noqa: E402
     IsolatedRunner,
     IsolationLimits,
@@ -45,6 +44,7 @@ from openhcs_plugins.execution import (  # noqa: E402
 )
 from openhcs_plugins.execution.dispatch import exec_candidate  # noqa: E402
 from openhcs_plugins.execution.process import WorkerProcess  # noqa: E402
+from openhcs_plugins.sources.candidate import Candidate, SourceKind  # noqa: E402
 
 NUMPY_CODE = '''\
 import numpy as np

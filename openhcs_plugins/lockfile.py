@@ -33,10 +33,12 @@ from typing import Any
 import importlib_metadata
 
 from openhcs_plugins._storage import atomic_write_text
-from openhcs_plugins.candidate import SourceKind, sha256_text
 from openhcs_plugins.errors import OpenHCSPluginsError
 from openhcs_plugins.registry import FunctionInfo
-from openhcs_plugins.sources import Problem, module_files, read_source
+from openhcs_plugins.sources.candidate import SourceKind, sha256_text
+from openhcs_plugins.sources.entry_points import module_files
+from openhcs_plugins.sources.folder import read_source
+from openhcs_plugins.sources.problem import Problem
 
 __all__ = [
     "LOCK_FORMAT",

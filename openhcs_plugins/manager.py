@@ -40,14 +40,6 @@ from openhcs_plugins._storage import (
     folder_lock,
     remove_stale_temp_files,
 )
-from openhcs_plugins.candidate import (
-    OPENHCS_NAMESPACE,
-    Candidate,
-    ParameterInfo,
-    SourceKind,
-    StaticFunction,
-    TrustLevel,
-)
 from openhcs_plugins.config import Settings, load_settings
 from openhcs_plugins.execution.dispatch import CodeExecutionError, load_checked
 from openhcs_plugins.registry import (
@@ -57,7 +49,16 @@ from openhcs_plugins.registry import (
     make_key,
 )
 from openhcs_plugins.registry.adapter import RegistryAdapter
-from openhcs_plugins.sources import FolderSource, Problem, read_source
+from openhcs_plugins.sources.candidate import (
+    OPENHCS_NAMESPACE,
+    Candidate,
+    ParameterInfo,
+    SourceKind,
+    StaticFunction,
+    TrustLevel,
+)
+from openhcs_plugins.sources.folder import FolderSource, read_source
+from openhcs_plugins.sources.problem import Problem
 from openhcs_plugins.validation import (
     ValidationError,
     ValidationResult,

@@ -112,13 +112,13 @@ class PluginMaker:
         default) any problem raises :class:`~openhcs_plugins.loader.PluginLoadError`;
         otherwise the problems are in the returned plugin's ``problems``.
         """
-        from openhcs_plugins.candidate import Candidate, SourceKind, TrustLevel
         from openhcs_plugins.loader import (
             LoadReport,
             PluginLoadError,
             examine,
             register_discoveries,
         )
+        from openhcs_plugins.sources.candidate import Candidate, SourceKind, TrustLevel
 
         if module is None:
             module = f"_openhcs_tmp_plugin_{next(self._counter)}"

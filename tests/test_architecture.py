@@ -17,7 +17,7 @@ VALIDATION = f"{PACKAGE}.validation"
 
 #: What the validator may import from the rest of the package: small leaf modules only.
 VALIDATION_MAY_IMPORT = frozenset(
-    {f"{PACKAGE}.candidate", f"{PACKAGE}.memory.types", f"{PACKAGE}.errors"}
+    {f"{PACKAGE}.sources.candidate", f"{PACKAGE}.memory.types", f"{PACKAGE}.errors"}
 )
 #: Later stages of the flow, which the validator must never reach.
 LATER_STAGES = ("loader", "registry", "manager", "cli", "execution", "isolation")
@@ -144,8 +144,8 @@ def test_the_reader_sees_imports_inside_functions_and_submodules() -> None:
     internal, _ = imports_of(f"{PACKAGE}.manager")
     # the manager imports the loader only inside functions: it still counts
     assert f"{PACKAGE}.loader" in internal
-    # the loader imports the validator only inside examine(): it still counts
-    assert VALIDATION in imports_of(f"{PACKAGE}.loader")[0]
+    # examination imports the validator only inside examine(): it still counts
+    assert VALIDATION in imports_of(f"{PACKAGE}.loading.examine")[0]
     # ``from openhcs_plugins import gui`` style: a submodule named in a from-import is that module
     assert all(target in modules() for target in internal)
 
@@ -251,7 +251,7 @@ CONFIG = f"{PACKAGE}.config"
 #: What the configuration package may import from the rest of the package.
 CONFIG_MAY_IMPORT = frozenset(
     {
-        f"{PACKAGE}.candidate",
+        f"{PACKAGE}.sources.candidate",
         f"{PACKAGE}.memory.types",
         f"{PACKAGE}._storage",
         f"{PACKAGE}.errors",
@@ -289,3 +289,16 @@ def test_config_and_gui_modules_and_classes_stay_small() -> None:
             if isinstance(node, ast.ClassDef):
                 size = (node.end_lineno or node.lineno) - node.lineno + 1
                 assert size <= 400, f"{path.name}: class {node.name} has {size} lines"
+
+
+def test_sources_import_nothing_from_later_stages() -> None:
+    """Where candidates come from stands before everything that checks, registers, loads or runs
+    them: ``sources`` imports only itself (and never the loader, manager, CLI, GUI or executor)."""
+    names = [
+        n for n in modules() if n == f"{PACKAGE}.sources" or n.startswith(f"{PACKAGE}.sources.")
+    ]
+    assert len(names) > 5
+    for name in names:
+        internal, _ = imports_of(name)
+        outside = sorted(t for t in internal if not t.startswith(f"{PACKAGE}.sources"))
+        assert not outside, f"{name} imports {outside}"

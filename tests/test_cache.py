@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from plugin_packages import FILTERS_V1, SINGLE, build_wheels, install_target, on_sys_path, pip
 
-from openhcs_plugins import cache
 from openhcs_plugins import validation as validation_module
 from openhcs_plugins.config import load_settings
 from openhcs_plugins.loader import load_plugins
 from openhcs_plugins.registry import FunctionRegistry
+from openhcs_plugins.sources import cache
 
 NUMPY_FUNCTION = """\
 from openhcs_plugins.decorators import numpy

@@ -377,8 +377,8 @@ def test_add_replace_replaces_every_function_of_a_several_function_file(tmp_path
 )
 def test_a_union_annotation_accepts_a_value_of_any_of_its_types(annotation, text, expected):
     from openhcs_plugins._params import parse_params
-    from openhcs_plugins.candidate import ParameterInfo, Provenance, SourceKind
     from openhcs_plugins.registry import FunctionInfo
+    from openhcs_plugins.sources.candidate import ParameterInfo, Provenance, SourceKind
 
     info = FunctionInfo(
         key="openhcs:f",
@@ -396,8 +396,8 @@ def test_a_union_annotation_accepts_a_value_of_any_of_its_types(annotation, text
 
 def test_a_huge_untyped_param_value_is_a_clear_error_not_a_crash():
     from openhcs_plugins._params import ParameterError, parse_params
-    from openhcs_plugins.candidate import ParameterInfo, Provenance, SourceKind
     from openhcs_plugins.registry import FunctionInfo
+    from openhcs_plugins.sources.candidate import ParameterInfo, Provenance, SourceKind
 
     info = FunctionInfo(
         key="openhcs:f",

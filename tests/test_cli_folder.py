@@ -15,10 +15,10 @@ import pytest
 import tifffile
 from click.testing import CliRunner
 
-from openhcs_plugins.candidate import sha256_text
 from openhcs_plugins.cli import app
 from openhcs_plugins.registry import get_default_registry
 from openhcs_plugins.sources import read_source
+from openhcs_plugins.sources.candidate import sha256_text
 
 runner = CliRunner()
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 import openhcs_plugins
-from openhcs_plugins.candidate import Candidate, Provenance, SourceKind
 from openhcs_plugins.errors import (
     OpenHCSPluginsError,
     OpenHCSPluginsWarning,
     source_line,
     traceback_line,
 )
+from openhcs_plugins.sources.candidate import Candidate, Provenance, SourceKind
 
 PACKAGE_DIR = Path(openhcs_plugins.__file__).parent
 
@@ -125,8 +125,8 @@ def test_the_base_carries_the_failing_object_and_where():
 
 
 def _registry_with(key_name: str, loader):
-    from openhcs_plugins.candidate import StaticFunction
     from openhcs_plugins.registry import FunctionRegistry, RegistryAdapter, info_from_static
+    from openhcs_plugins.sources.candidate import StaticFunction
 
     registry = FunctionRegistry()
     function = StaticFunction(
@@ -220,8 +220,8 @@ def test_config_errors_name_the_file_and_the_line(tmp_path):
 
 def test_a_bad_param_names_the_param():
     from openhcs_plugins._params import ParameterError, parse_params
-    from openhcs_plugins.candidate import ParameterInfo, StaticFunction
     from openhcs_plugins.registry import info_from_static
+    from openhcs_plugins.sources.candidate import ParameterInfo, StaticFunction
 
     function = StaticFunction(
         name="blur",

@@ -30,7 +30,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from openhcs_plugins.candidate import Candidate, SourceKind, TrustLevel
 from openhcs_plugins.config import load_settings
 from openhcs_plugins.execution import (
     IsolatedFunctionError,
@@ -51,6 +50,7 @@ from openhcs_plugins.execution import (
 from openhcs_plugins.execution.channel import FrameReader, Refused
 from openhcs_plugins.execution.dispatch import CodeExecutionError, exec_candidate, module_name_for
 from openhcs_plugins.registry import parameters_of
+from openhcs_plugins.sources.candidate import Candidate, SourceKind, TrustLevel
 from openhcs_plugins.validation import validate_code, validate_function
 
 CORPUS = Path(__file__).parent / "corpus"

@@ -24,7 +24,6 @@ from plugin_packages import (
     on_sys_path,
 )
 
-from openhcs_plugins.candidate import SourceKind
 from openhcs_plugins.config import load_settings, settings_file_path
 from openhcs_plugins.loader import (
     LoadReport,
@@ -40,6 +39,7 @@ from openhcs_plugins.loader import (
     validate_distribution,
 )
 from openhcs_plugins.registry import FunctionLoadError, FunctionRegistry
+from openhcs_plugins.sources.candidate import SourceKind
 
 FOLDER_FUNCTION = """\
 from openhcs_plugins.decorators import numpy
@@ -479,8 +479,8 @@ def test_examining_a_package_module_parses_its_text_once(monkeypatch: pytest.Mon
     pass; it does not parse or walk the text a second time."""
     import ast
 
-    from openhcs_plugins.candidate import Candidate, TrustLevel
     from openhcs_plugins.loader import examine
+    from openhcs_plugins.sources.candidate import Candidate, TrustLevel
 
     parsed: list[str] = []
     real_parse = ast.parse

@@ -5,12 +5,12 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from openhcs_plugins.candidate import ParameterInfo, Provenance, SourceKind, sha256_text
 from openhcs_plugins.cli import app
 from openhcs_plugins.lockfile import LockFileError, check_lock, read_lock
 from openhcs_plugins.lockfile import freeze as freeze_with_files
 from openhcs_plugins.registry import FunctionInfo, get_default_registry
 from openhcs_plugins.sources import Problem
+from openhcs_plugins.sources.candidate import ParameterInfo, Provenance, SourceKind, sha256_text
 
 runner = CliRunner()
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from openhcs_plugins.candidate import Candidate, SourceKind, TrustLevel
+from openhcs_plugins.sources.candidate import Candidate, SourceKind, TrustLevel
 from openhcs_plugins.validation import ALLOWED, ImportPolicy, validate_code, validate_imports
 
 CORPUS = Path(__file__).parent / "corpus"

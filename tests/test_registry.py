@@ -6,7 +6,6 @@ import time
 import numpy as np
 import pytest
 
-from openhcs_plugins.candidate import ParameterInfo, Provenance, SourceKind
 from openhcs_plugins.memory import numpy, torch
 from openhcs_plugins.registry import (
     FunctionInfo,
@@ -18,6 +17,7 @@ from openhcs_plugins.registry import (
     split_key,
 )
 from openhcs_plugins.registry.adapter import RegistryAdapter
+from openhcs_plugins.sources.candidate import ParameterInfo, Provenance, SourceKind
 
 
 def _info(

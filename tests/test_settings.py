@@ -215,8 +215,8 @@ def test_invalid_overrides_raise_naming_the_key(config_dir):
 
 
 def test_validation_normalises_what_it_accepts():
-    from openhcs_plugins.candidate import TrustLevel
     from openhcs_plugins.memory import MemoryType
+    from openhcs_plugins.sources.candidate import TrustLevel
 
     s = Settings(
         trust=TrustSettings(folder=TrustLevel.STRICT, editor=" User "),

@@ -18,7 +18,6 @@ from plugin_packages import (
     on_sys_path,
 )
 
-from openhcs_plugins.candidate import OPENHCS_NAMESPACE, Candidate, SourceKind, TrustLevel
 from openhcs_plugins.sources import (
     ENTRY_POINT_GROUP,
     EntryPointSource,
@@ -28,6 +27,7 @@ from openhcs_plugins.sources import (
     locate_module,
     namespace_error,
 )
+from openhcs_plugins.sources.candidate import OPENHCS_NAMESPACE, Candidate, SourceKind, TrustLevel
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from openhcs_plugins.candidate import Candidate, ParameterInfo, SourceKind, TrustLevel
+from openhcs_plugins.sources.candidate import Candidate, ParameterInfo, SourceKind, TrustLevel
 from openhcs_plugins.validation import (
     ImportPolicy,
     ValidationError,

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from openhcs_plugins.candidate import TrustLevel
+from openhcs_plugins.sources.candidate import TrustLevel
 from openhcs_plugins.validation import (
     ValidationResult,
     validate_code,

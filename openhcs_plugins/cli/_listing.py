@@ -45,8 +45,8 @@ def list_functions(
     functions_dir: Path | None,
 ) -> None:
     """List registered functions (packages and folder) without importing their code."""
-    from openhcs_plugins.candidate import SourceKind
     from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
+    from openhcs_plugins.sources.candidate import SourceKind
 
     if memory_type is not None and memory_type not in AVAILABLE_MEMORY_TYPES:
         raise fail(f"unknown memory type {memory_type!r}; use one of {AVAILABLE_MEMORY_TYPES}")

@@ -10,11 +10,11 @@ from typing import Any
 import click
 from click.exceptions import Exit
 
-from openhcs_plugins.candidate import TrustLevel
 from openhcs_plugins.cli._common import functions_dir_option
 from openhcs_plugins.cli._common import settings as load_settings
 from openhcs_plugins.cli._lazy import Argument, Command
 from openhcs_plugins.cli._output import err, fail, out, print_validation_errors, styled
+from openhcs_plugins.sources.candidate import TrustLevel
 
 __all__ = ["ARCHIVE_SUFFIXES", "validate"]
 

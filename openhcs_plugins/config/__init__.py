@@ -9,7 +9,7 @@ the file) and :mod:`.layers` (``load_settings``: defaults <- file <- environment
 Each imports only modules listed before it. The lazy names are public as
 :mod:`openhcs_plugins.lazy`; the settings names are public here (imported from their module on
 first use, PEP 562, so this file imports nothing). Outside the standard library it may import
-platformdirs, filelock (to write), :mod:`openhcs_plugins.candidate`,
+platformdirs, filelock (to write), :mod:`openhcs_plugins.sources.candidate`,
 :mod:`openhcs_plugins.memory.types`, :mod:`openhcs_plugins._storage` and, for the policy a
 setting widens, :mod:`openhcs_plugins.validation`; nothing from the sources, loader, registry,
 manager, execution, CLI or GUI (``tests/test_architecture.py`` checks it).

@@ -49,10 +49,10 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from openhcs_plugins.candidate import TrustLevel
 from openhcs_plugins.config.lazy_types import make_lazy
 from openhcs_plugins.errors import OpenHCSPluginsError, OpenHCSPluginsWarning
 from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
+from openhcs_plugins.sources.candidate import TrustLevel
 
 if TYPE_CHECKING:
     from openhcs_plugins.validation import ImportPolicy

@@ -15,13 +15,13 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from openhcs_plugins.candidate import Candidate, StaticFunction, TrustLevel
 from openhcs_plugins.execution.inprocess import (
     CodeExecutionError,
     decorated_function,
     exec_module,
     module_name_for,
 )
+from openhcs_plugins.sources.candidate import Candidate, StaticFunction, TrustLevel
 
 __all__ = [
     "CodeExecutionError",

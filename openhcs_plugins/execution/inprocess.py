@@ -23,8 +23,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from openhcs_plugins.candidate import Candidate, StaticFunction
 from openhcs_plugins.errors import OpenHCSPluginsError, source_line, traceback_line
+from openhcs_plugins.sources.candidate import Candidate, StaticFunction
 
 __all__ = [
     "MODULE_PREFIX",

@@ -253,8 +253,8 @@ class Job:
             return importlib.import_module(header["module"])
         from pathlib import Path
 
-        from openhcs_plugins.candidate import Candidate, SourceKind, TrustLevel
         from openhcs_plugins.execution.inprocess import CodeExecutionError, exec_module
+        from openhcs_plugins.sources.candidate import Candidate, SourceKind, TrustLevel
 
         filename = header.get("filename") or ""
         path = Path(filename) if filename and not filename.startswith("<") else None

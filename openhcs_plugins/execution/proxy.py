@@ -16,12 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from openhcs_plugins.candidate import Candidate, StaticFunction
 from openhcs_plugins.errors import source_line
 from openhcs_plugins.execution.errors import IsolationError, LoadFailed
 from openhcs_plugins.execution.inprocess import CodeExecutionError, module_name_for
 from openhcs_plugins.execution.limits import IsolationLimits
 from openhcs_plugins.execution.runner import IsolatedRunner
+from openhcs_plugins.sources.candidate import Candidate, StaticFunction
 
 __all__ = ["is_isolated", "isolated_module"]
 

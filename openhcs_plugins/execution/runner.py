@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from openhcs_plugins.candidate import SourceKind, sha256_text
 from openhcs_plugins.execution.channel import encode_argument
 from openhcs_plugins.execution.errors import (
     IsolatedFunctionError,
@@ -53,7 +52,8 @@ from openhcs_plugins.execution.limits import SETTINGS_HINT, IsolationLimits, lim
 from openhcs_plugins.execution.process import WorkerProcess
 from openhcs_plugins.execution.protocol import decode
 from openhcs_plugins.execution.report import CallOutput, IsolationReport
-from openhcs_plugins.sources import read_source
+from openhcs_plugins.sources.candidate import SourceKind, sha256_text
+from openhcs_plugins.sources.folder import read_source
 
 if TYPE_CHECKING:
     from openhcs_plugins.registry import FunctionInfo

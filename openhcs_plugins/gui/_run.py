@@ -32,10 +32,10 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from openhcs_plugins.candidate import Candidate, SourceKind, StaticFunction
 from openhcs_plugins.config import Settings
 from openhcs_plugins.errors import OpenHCSPluginsError, traceback_line
 from openhcs_plugins.registry import FunctionInfo, info_from_static
+from openhcs_plugins.sources.candidate import Candidate, SourceKind, StaticFunction
 from openhcs_plugins.validation import validate_code
 
 __all__ = [

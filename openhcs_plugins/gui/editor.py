@@ -39,13 +39,6 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from openhcs_plugins.candidate import (
-    OPENHCS_NAMESPACE,
-    Provenance,
-    SourceKind,
-    StaticFunction,
-    TrustLevel,
-)
 from openhcs_plugins.config import Settings, describe_settings
 from openhcs_plugins.gui._code import CodeEditor
 from openhcs_plugins.gui._problems import ProblemList
@@ -63,6 +56,13 @@ from openhcs_plugins.gui._tasks import TaskError, run_in_thread
 from openhcs_plugins.manager import CustomFunctionManager
 from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
 from openhcs_plugins.registry import info_from_static, split_key
+from openhcs_plugins.sources.candidate import (
+    OPENHCS_NAMESPACE,
+    Provenance,
+    SourceKind,
+    StaticFunction,
+    TrustLevel,
+)
 from openhcs_plugins.templates import get_default_template, get_template_for_memory_type
 from openhcs_plugins.validation import ValidationError, ValidationResult, validate_code
 

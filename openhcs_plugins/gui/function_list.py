@@ -29,11 +29,11 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from openhcs_plugins.candidate import SourceKind
 from openhcs_plugins.gui._tasks import FunctionsChangedBridge
 from openhcs_plugins.gui._text import home_relative
 from openhcs_plugins.manager import CustomFunctionManager
 from openhcs_plugins.registry import FunctionInfo, FunctionRegistry, get_default_registry
+from openhcs_plugins.sources.candidate import SourceKind
 
 __all__ = ["COLUMNS", "FunctionList"]
 

@@ -39,7 +39,6 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from openhcs_plugins.candidate import TrustLevel
 from openhcs_plugins.config import (
     ENV_VARS,
     LazySettings,
@@ -60,6 +59,7 @@ from openhcs_plugins.config.user_code import UserCodeError, exec_user_code
 from openhcs_plugins.gui._code import CodeEditor
 from openhcs_plugins.gui._text import home_relative
 from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
+from openhcs_plugins.sources.candidate import TrustLevel
 
 __all__ = ["CODE_FILENAME", "SettingsForm", "setting_keys"]
 

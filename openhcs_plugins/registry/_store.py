@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from openhcs_plugins.candidate import (
+from openhcs_plugins.errors import OpenHCSPluginsError
+from openhcs_plugins.sources.candidate import (
     OPENHCS_NAMESPACE,
     ParameterInfo,
     Provenance,
     SourceKind,
     StaticFunction,
 )
-from openhcs_plugins.errors import OpenHCSPluginsError
 
 if TYPE_CHECKING:
     from openhcs_plugins.memory import MemoryType

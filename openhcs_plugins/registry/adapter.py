@@ -16,13 +16,6 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from openhcs_plugins.candidate import (
-    OPENHCS_NAMESPACE,
-    Candidate,
-    Provenance,
-    SourceKind,
-    StaticFunction,
-)
 from openhcs_plugins.registry._store import (
     FunctionInfo,
     FunctionRegistry,
@@ -31,6 +24,13 @@ from openhcs_plugins.registry._store import (
     get_default_registry,
     info_from_callable,
     info_from_static,
+)
+from openhcs_plugins.sources.candidate import (
+    OPENHCS_NAMESPACE,
+    Candidate,
+    Provenance,
+    SourceKind,
+    StaticFunction,
 )
 
 __all__ = ["RegistryAdapter", "register_function"]

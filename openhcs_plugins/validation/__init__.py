@@ -12,7 +12,7 @@ Static checks (:func:`validate_code`) read the source without running it, with o
   ``@torch(output_type="numpy")``, ``memory_types("torch", "numpy")``, the OpenHCS module
   names), and the first parameter ``image``.
 
-It also reads what a listing needs: a :class:`~openhcs_plugins.candidate.StaticFunction` per
+It also reads what a listing needs: a :class:`~openhcs_plugins.sources.candidate.StaticFunction` per
 decorated top-level function, and on request (``module_facts=True``) what the loader needs
 about the module (:class:`ModuleFacts`), so nothing parses the text twice. The validator never
 raises: any internal error, a ``RecursionError`` from a pathological input included, is a
@@ -24,7 +24,7 @@ snippets, locating a line), :mod:`.walk` (the one walk), :mod:`.names`, :mod:`.r
 :mod:`.functions` and :mod:`.module_reader` (the parts of the pass, assembled in
 :mod:`.inspector`), :mod:`.policy` and :mod:`.index` (the policy and its lookup tables),
 :mod:`.findings` and :mod:`.facts` (what comes out), :mod:`.runtime` (checks on a loaded
-callable). It imports only the standard library, :mod:`openhcs_plugins.candidate`,
+callable). It imports only the standard library, :mod:`openhcs_plugins.sources.candidate`,
 :mod:`openhcs_plugins.memory.types` and :mod:`openhcs_plugins.errors` (the base error and the
 locator of a line); nothing from the loader, registry, manager, CLI or
 execution (``tests/test_architecture.py`` checks it).

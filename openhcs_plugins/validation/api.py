@@ -5,8 +5,8 @@ the findings by stage and trust level) and the promise that a validation never r
 internal error, a ``RecursionError`` from a pathological input included, is a rejection with a
 message. With ``module_facts=True`` the result also carries the
 :class:`~openhcs_plugins.validation.facts.ModuleFacts` the loader needs, read in the same pass.
-It imports only the standard library, :mod:`openhcs_plugins.candidate` and the modules of this
-package.
+It imports only the standard library, :mod:`openhcs_plugins.sources.candidate` and the modules
+of this package.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import gc
 from dataclasses import replace
 from typing import Any
 
-from openhcs_plugins.candidate import StaticFunction, TrustLevel
 from openhcs_plugins.errors import line_snippet, shorten, split_lines
+from openhcs_plugins.sources.candidate import StaticFunction, TrustLevel
 from openhcs_plugins.validation.decorators import NO_FUNCTIONS_MESSAGE
 from openhcs_plugins.validation.findings import (
     POLICY_RULES,

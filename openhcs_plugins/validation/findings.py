@@ -4,8 +4,8 @@ This module owns :class:`Finding` (a problem as the pass sees it: rule, message,
 :class:`ValidationError` (a finding with file, snippet and function, as callers see it),
 :class:`ValidationResult`, :class:`TooComplex` (the pass's way out when a limit is hit), and
 the rule sets that decide what a trust level reports as a warning. It imports only the standard
-library, :mod:`openhcs_plugins.candidate` (``StaticFunction``), :mod:`openhcs_plugins.errors`
-(the base error) and :mod:`.facts`.
+library, :mod:`openhcs_plugins.sources.candidate` (``StaticFunction``),
+:mod:`openhcs_plugins.errors` (the base error) and :mod:`.facts`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from openhcs_plugins.candidate import StaticFunction
 from openhcs_plugins.errors import OpenHCSPluginsError
+from openhcs_plugins.sources.candidate import StaticFunction
 from openhcs_plugins.validation.facts import ModuleFacts
 
 __all__ = [

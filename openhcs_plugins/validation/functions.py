@@ -3,9 +3,9 @@
 This module owns the handler of ``def`` (scope, names, defaults and annotations noted for the
 definition-time check), the first-parameter rule, the reading of a memory-type decorator's
 arguments (input and output type, contract) and of the parameters (with the decorator's
-injected ones left out), and the :class:`~openhcs_plugins.candidate.StaticFunction` of each
+injected ones left out), and the :class:`~openhcs_plugins.sources.candidate.StaticFunction` of each
 decorated top-level function. It imports only the standard library,
-:mod:`openhcs_plugins.memory.types` (the contract), :mod:`openhcs_plugins.candidate`,
+:mod:`openhcs_plugins.memory.types` (the contract), :mod:`openhcs_plugins.sources.candidate`,
 :mod:`.findings` and :mod:`.text`.
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from openhcs_plugins.candidate import ParameterInfo, StaticFunction
 from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES, CONTRACTS, INJECTED_PARAMETERS
+from openhcs_plugins.sources.candidate import ParameterInfo, StaticFunction
 from openhcs_plugins.validation.text import snippet_of
 from openhcs_plugins.validation.walk import FUNCTION_NODES
 

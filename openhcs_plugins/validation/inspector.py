@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from typing import Any, NamedTuple
 
-from openhcs_plugins.candidate import StaticFunction
+from openhcs_plugins.sources.candidate import StaticFunction
 from openhcs_plugins.validation.annotations import AnnotationRules
 from openhcs_plugins.validation.decorators import DecoratorRules
 from openhcs_plugins.validation.facts import ModuleFacts

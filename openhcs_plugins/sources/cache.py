@@ -36,7 +36,7 @@ from typing import Any
 
 import platformdirs
 
-from openhcs_plugins.candidate import ParameterInfo, StaticFunction
+from openhcs_plugins.sources.candidate import ParameterInfo, StaticFunction
 
 __all__ = [
     "CACHE_DIR_ENV",

@@ -1,0 +1,98 @@
+"""A :class:`Discovery`: what examining one candidate found, and its form in the discovery cache.
+
+It imports :mod:`openhcs_plugins.sources` (the candidate, the problem, the cache's function
+records) and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openhcs_plugins.sources import cache as _cache
+from openhcs_plugins.sources.candidate import Candidate, SourceKind, StaticFunction, TrustLevel
+from openhcs_plugins.sources.problem import Problem
+
+__all__ = ["Discovery"]
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What examining one candidate found: the functions to register, and what is wrong.
+
+    Built by :func:`examine` or rebuilt from the cache (then ``candidate.text`` is empty for
+    packages: their code is imported by module name, never executed from text).
+    """
+
+    candidate: Candidate
+    functions: tuple[StaticFunction, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    #: ``(mtime_ns, size)`` of the source file when it was read (packages only).
+    stamp: tuple[int, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.candidate
+        return {
+            "source": c.source.value,
+            "namespace": c.namespace,
+            "trust": c.trust.value,
+            "path": str(c.path) if c.path is not None else None,
+            "module": c.module,
+            "attribute": c.attribute,
+            "distribution": c.distribution,
+            "version": c.version,
+            "origin": c.origin,
+            "entry_point": c.entry_point,
+            "sha256": c.sha256,
+            "stamp": list(self.stamp) if self.stamp is not None else None,
+            "functions": [_cache.function_to_dict(f) for f in self.functions],
+            "problems": [p.to_dict() for p in self.problems],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+    @classmethod
+    def from_record(cls, candidate: Candidate, data: dict[str, Any]) -> Discovery:
+        """What the cache recorded about ``candidate`` (same source, trust and sha256), or a
+        ``ValueError``/``KeyError``/``TypeError`` when the record does not match or is
+        malformed."""
+        if (
+            data["source"] != candidate.source.value
+            or data["trust"] != candidate.trust.value
+            or data["sha256"] != candidate.sha256
+        ):
+            raise ValueError("the record is about other code")
+        return cls(
+            candidate=candidate,
+            functions=tuple(_cache.function_from_dict(f) for f in data["functions"]),
+            problems=tuple(Problem.from_dict(p) for p in data["problems"]),
+            warnings=tuple(Problem.from_dict(w) for w in data["warnings"]),
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], text: str = "") -> Discovery:
+        """Inverse of :meth:`to_dict`; raises on malformed data (the cache is then rebuilt)."""
+        path = data["path"]
+        candidate = Candidate(
+            source=SourceKind(data["source"]),
+            namespace=str(data["namespace"]),
+            text=text,
+            trust=TrustLevel(data["trust"]),
+            path=Path(path) if path is not None else None,
+            module=data["module"],
+            attribute=data["attribute"],
+            distribution=data["distribution"],
+            version=data["version"],
+            origin=data["origin"],
+            entry_point=data["entry_point"],
+            sha256=str(data["sha256"]),
+        )
+        stamp = data["stamp"]
+        return cls(
+            candidate=candidate,
+            functions=tuple(_cache.function_from_dict(f) for f in data["functions"]),
+            problems=tuple(Problem.from_dict(p) for p in data["problems"]),
+            warnings=tuple(Problem.from_dict(w) for w in data["warnings"]),
+            stamp=(int(stamp[0]), int(stamp[1])) if stamp is not None else None,
+        )
