@@ -13,6 +13,7 @@ store imports nothing from here.
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -156,6 +157,9 @@ class RegistryAdapter:
 
     def changed(self) -> None:
         """Tell listeners (GUI lists) that the set of functions changed."""
+        if "openhcs_plugins.signals" not in sys.modules:
+            # Nobody imported the signals, so nobody listens: psygnal is not worth ~20 ms here.
+            return
         from openhcs_plugins.signals import custom_function_signals
 
         custom_function_signals.functions_changed.emit()

@@ -28,7 +28,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,6 +250,8 @@ def read_cache(path: Path | None = None) -> CacheState | None:
 def write_cache(state: CacheState, path: Path | None = None) -> bool:
     """Write ``state`` atomically; False (and no exception) when the directory is not writable,
     since a missing cache only costs time."""
+    import tempfile  # ~5 ms to import, and only a cache miss writes
+
     path = cache_file() if path is None else path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
