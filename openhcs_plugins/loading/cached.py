@@ -257,7 +257,7 @@ def _save(
             if not path.startswith(folder_prefix)
         }
         for d in found.folder:
-            new_state.folder[str(d.candidate.path)] = d.to_dict()
+            new_state.folder[str(d.candidate.path)] = d.to_record()
     _cache.write_cache(new_state, cache_path)
 
 

@@ -33,6 +33,7 @@ class Discovery:
     stamp: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, candidate included (the entry-point section of the cache)."""
         c = self.candidate
         return {
             "source": c.source.value,
@@ -47,6 +48,18 @@ class Discovery:
             "entry_point": c.entry_point,
             "sha256": c.sha256,
             "stamp": list(self.stamp) if self.stamp is not None else None,
+            "functions": [_cache.function_to_dict(f) for f in self.functions],
+            "problems": [p.to_dict() for p in self.problems],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+    def to_record(self) -> dict[str, Any]:
+        """The folder section's record: what :meth:`from_record` checks and reads, no more (the
+        candidate itself is read from the file again, and the path is the record's key)."""
+        return {
+            "source": self.candidate.source.value,
+            "trust": self.candidate.trust.value,
+            "sha256": self.candidate.sha256,
             "functions": [_cache.function_to_dict(f) for f in self.functions],
             "problems": [p.to_dict() for p in self.problems],
             "warnings": [w.to_dict() for w in self.warnings],

@@ -12,6 +12,7 @@ function loads, the executor.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -185,12 +186,15 @@ def register_found(
         if discovery.functions:
             to_register.append(discovery)
 
+    # ``prov.file`` is ``str(folder / name)``: comparing strings spares a Path per entry.
+    folder_text = os.path.normcase(str(folder)) if folder is not None else None
+
     def ours(info: Any) -> bool:
         prov = info.provenance
         if prov.source is SourceKind.ENTRY_POINT:
             return include_entry_points
-        if prov.source is SourceKind.FOLDER and folder is not None and prov.file is not None:
-            return Path(prov.file).parent == folder
+        if prov.source is SourceKind.FOLDER and folder_text is not None and prov.file is not None:
+            return os.path.normcase(os.path.dirname(prov.file) or ".") == folder_text
         return False
 
     # Entries of candidates that are gone or refused now are removed before registering, so a

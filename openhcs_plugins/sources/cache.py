@@ -12,8 +12,9 @@ One JSON file per Python environment in the user cache dir
 - the **folder section**: per file, the sha256 of its text and what validation found.
   A file whose sha256 differs is validated again.
 
-Both sections also record the *validator key* (the package version, the validation code and the
-trust settings): a cache written by another validator or other settings is not used.
+Both sections also record the *validator key* (the package's location and the stamps of the
+modules that decide discovery, the trust and policy settings): a cache written by other code or
+other settings is not used.
 
 The cache is a hint, never an authority: an unreadable, corrupt or stale file is rebuilt. It is
 written atomically (temporary file, fsync, ``os.replace``). ``refresh=True`` on
@@ -156,35 +157,41 @@ def function_to_dict(function: StaticFunction) -> dict[str, Any]:
 def function_from_dict(data: dict[str, Any]) -> StaticFunction:
     """Inverse of :func:`function_to_dict`; raises ``KeyError``/``TypeError``/``ValueError`` on
     anything malformed (the caller then rebuilds the cache)."""
-    texts = (
-        data["name"],
-        data["input_memory_type"],
-        data["output_memory_type"],
-        data["contract"],
-        data["doc"],
-    )
-    if not all(type(t) is str for t in texts) or type(data["line"]) is not int:
+    name = data["name"]
+    line = data["line"]
+    input_type = data["input_memory_type"]
+    output_type = data["output_memory_type"]
+    contract = data["contract"]
+    doc = data["doc"]
+    if not (
+        type(name) is str
+        and type(input_type) is str
+        and type(output_type) is str
+        and type(contract) is str
+        and type(doc) is str
+        and type(line) is int
+    ):
         raise TypeError("malformed function record")
     parameters = []
     for row in data["parameters"]:
-        name, kind, default, annotation = row
+        p_name, kind, default, annotation = row
         if not (
-            type(name) is str
+            type(p_name) is str
             and type(kind) is str
             and (default is None or type(default) is str)
             and (annotation is None or type(annotation) is str)
         ):
             raise TypeError("malformed parameter record")
-        parameters.append(ParameterInfo(name, kind, default, annotation))
+        parameters.append(ParameterInfo(p_name, kind, default, annotation))
     return StaticFunction(
-        name=texts[0],
-        line=data["line"],
-        input_memory_type=texts[1],
-        output_memory_type=texts[2],
-        contract=texts[3],
-        parameters=tuple(parameters),
-        doc=texts[4],
-        static_signature=bool(data["static_signature"]),
+        name,
+        line,
+        input_type,
+        output_type,
+        contract,
+        tuple(parameters),
+        doc,
+        bool(data["static_signature"]),
     )
 
 
