@@ -98,6 +98,37 @@ def file_stamp(path: str | os.PathLike[str]) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size]
 
 
+def _launch_folders() -> set[str]:
+    """The folders Python may have put first on ``sys.path`` for this launch: ``""`` and the
+    current directory (``-c``, ``-m``, the REPL) and the folder of the script that runs
+    (``openhcs-plugins`` itself lives in the environment's ``bin``)."""
+    folders = {"", os.getcwd()}
+    script = sys.argv[0] if sys.argv and sys.argv[0] not in ("", "-c", "-m") else ""
+    if script:
+        folders.add(os.path.dirname(os.path.abspath(script)))
+        folders.add(os.path.dirname(os.path.realpath(script)))
+    return folders
+
+
+def _metadata_items(where: str) -> list[str] | None:
+    """``name\0mtime`` of each ``*.dist-info``, ``*.egg-info``, ``*.pth``, ``*.egg-link`` in a
+    directory (in listing order); None when it cannot be listed."""
+    try:
+        listing = os.scandir(where)
+    except OSError:
+        return None
+    found = []
+    with listing:
+        for item in listing:
+            if item.name.endswith((".dist-info", ".egg-info", ".pth", ".egg-link")):
+                try:
+                    mtime = item.stat().st_mtime_ns
+                except OSError:
+                    mtime = -1
+                found.append(f"{item.name}\0{mtime}")
+    return found
+
+
 def environment_fingerprint(extra: Iterable[str] = ()) -> str:
     """A cheap digest of what decides which packages are installed (stat calls, no reads).
 
@@ -105,12 +136,18 @@ def environment_fingerprint(extra: Iterable[str] = ()) -> str:
     entries), and the name and modification time of each ``*.dist-info``, ``*.egg-info``,
     ``*.egg-link`` and ``*.pth`` in the directories on the path. ``extra`` adds strings (the
     validator key).
+
+    The first entry is left out when it is the folder of this launch (the script's folder, or
+    the current directory for ``python -c``) and holds no distribution metadata: no package is
+    found there, and ``openhcs-plugins list`` (the ``bin`` folder first) and ``python -c
+    "load_plugins()"`` (``""`` first) then share the cache instead of rebuilding it in turn.
     """
     digest = hashlib.sha256()
     digest.update(f"{sys.executable}\0{sys.version}\0{sys.prefix}\0".encode())
     for item in extra:
         digest.update(f"x\0{item}\0".encode())
-    for entry in sys.path:
+    launch = _launch_folders() if sys.path else set()
+    for index, entry in enumerate(sys.path):
         where = entry or os.getcwd()
         try:
             st = os.stat(where)
@@ -124,19 +161,12 @@ def environment_fingerprint(extra: Iterable[str] = ()) -> str:
         # A directory: its own mtime changes whenever any file is created in it (a script's
         # folder, the current directory), so the metadata directories it holds stand for it.
         # Installing, upgrading or removing a distribution adds or removes one of them.
-        digest.update(f"p\0{entry}\0dir\0".encode())
-        try:
-            listing = os.scandir(where)
-        except OSError:
+        items = _metadata_items(where)
+        if index == 0 and not items and entry in launch:
             continue
-        with listing:
-            for item in listing:
-                if item.name.endswith((".dist-info", ".egg-info", ".pth", ".egg-link")):
-                    try:
-                        mtime = item.stat().st_mtime_ns
-                    except OSError:
-                        mtime = -1
-                    digest.update(f"d\0{item.name}\0{mtime}\0".encode())
+        digest.update(f"p\0{entry}\0dir\0".encode())
+        for item in items or ():
+            digest.update(f"d\0{item}\0".encode())
     return digest.hexdigest()
 
 
