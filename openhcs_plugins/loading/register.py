@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -93,9 +94,26 @@ def module_loader(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
 
 
 def _folder_loader_for(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
-    from openhcs_plugins.execution.dispatch import folder_loader
+    """The executor's ``folder_loader``, made on the first use of one of the file's functions
+    (a listing never runs folder code, so it does not import the executor)."""
+    lock = threading.Lock()
+    made: list[Callable[[StaticFunction], Loader]] = []
 
-    return folder_loader(candidate)
+    def factory() -> Callable[[StaticFunction], Loader]:
+        with lock:  # one factory per file: it executes the file once for all its functions
+            if not made:
+                from openhcs_plugins.execution.dispatch import folder_loader
+
+                made.append(folder_loader(candidate))
+            return made[0]
+
+    def loader_for(function: StaticFunction) -> Loader:
+        def load() -> Callable[..., Any]:
+            return factory()(function)()
+
+        return load
+
+    return loader_for
 
 
 def loader_for(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
@@ -199,7 +217,7 @@ def register_found(
 
     # Entries of candidates that are gone or refused now are removed before registering, so a
     # stale entry never blocks its replacement.
-    keep_origins = {d.candidate.provenance().origin_id for d in to_register}
+    keep_origins = {d.candidate.origin_id for d in to_register}
     adapter.remove_where(lambda info: ours(info) and info.provenance.origin_id not in keep_origins)
 
     done_report = register_discoveries(adapter, to_register)

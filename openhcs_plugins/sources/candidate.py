@@ -104,6 +104,15 @@ class StaticFunction:
     static_signature: bool = True
 
 
+def _origin_id(
+    source: SourceKind, distribution: str | None, file: str | None
+) -> tuple[str, str | None]:
+    # A package is one origin whatever its files; folder and editor code is its file.
+    if source is SourceKind.ENTRY_POINT:
+        return (source.value, distribution)
+    return (source.value, file)
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Where a registry entry came from; shown by ``info`` and written by ``freeze``."""
@@ -122,9 +131,7 @@ class Provenance:
     @property
     def origin_id(self) -> tuple[str, str | None]:
         """Identity used by the collision rule: same origin replaces, another origin collides."""
-        if self.source is SourceKind.ENTRY_POINT:
-            return (self.source.value, self.distribution)
-        return (self.source.value, self.file)
+        return _origin_id(self.source, self.distribution, self.file)
 
     def describe(self) -> str:
         """One line for messages: ``folder file /x/blur.py`` or ``package lab-filters 0.2.0``."""
@@ -171,6 +178,11 @@ class Candidate:
         if self.module is not None:
             return f"<{self.module}>"
         return "<editor>"
+
+    @property
+    def origin_id(self) -> tuple[str, str | None]:
+        """The :attr:`Provenance.origin_id` of this candidate's entries, without making one."""
+        return _origin_id(self.source, self.distribution, str(self.path) if self.path else None)
 
     def provenance(self, line: int | None = None) -> Provenance:
         return Provenance(
