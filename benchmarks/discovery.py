@@ -398,9 +398,15 @@ def report(full: dict, scaling: dict[int, dict], args: argparse.Namespace, load:
         f"- Against eager in the same run: {speedup:.0f}x (wall), {cpu_speedup:.0f}x (CPU) "
         f"(target >= 10x: {ok(min(speedup, cpu_speedup) >= 10)}); without the torch plugins "
         f"{full['eager_numpy']['work_s'] / warm['work_s']:.0f}x (wall). Whole processes: "
-        f"{wall_speedup:.1f}x; a process also pays ~{warm['import_s'] * 1000:.0f} ms for "
-        "interpreter start and `import openhcs_plugins.loader` (numpy included), the same for "
-        "both.",
+        f"{wall_speedup:.1f}x.",
+        f"- A fresh process, import included (issue 12): `import openhcs_plugins.loader` and "
+        f"the registry ({warm['import_s'] * 1000:.0f} ms, no numpy) plus warm `load_plugins()` "
+        f"take {(warm['import_s'] + warm['work_s']) * 1000:.0f} ms (target <= 150 ms: "
+        f"{ok((warm['import_s'] + warm['work_s']) * 1000 <= 150)}), "
+        f"{(eager['import_s'] + eager['work_s']) / (warm['import_s'] + warm['work_s']):.0f}x "
+        "faster than the eager baseline's imports and work (target >= 10x: "
+        f"{ok((eager['import_s'] + eager['work_s']) >= 10 * (warm['import_s'] + warm['work_s']))}"
+        ").",
         f"- Framework modules imported by lazy listing: {len(full['frameworks_lazy'])} "
         f"(target 0: {ok(not full['frameworks_lazy'])}); plugin modules imported: "
         f"{full['plugin_modules_lazy']}. The eager baseline imports {eager_fw}.",

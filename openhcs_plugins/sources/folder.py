@@ -18,6 +18,9 @@ from openhcs_plugins.sources.problem import Problem
 
 __all__ = ["FolderSource", "read_source"]
 
+#: Bytes asked of each read: most function files fit in one.
+_CHUNK = 1 << 16
+
 
 def read_source(path: Path) -> str:
     """The text of a Python source file; UTF-8 only (with or without a BOM).
@@ -25,7 +28,16 @@ def read_source(path: Path) -> str:
     Raises :class:`UnicodeDecodeError` for other encodings and :class:`OSError` when the file
     cannot be read. Validators and executors see exactly this text.
     """
-    data = path.read_bytes()
+    # os.read until an empty read, not Path.read_bytes: a listing reads every folder file, and
+    # the buffered file object costs as much again as the read (10 ms per 1,000 files).
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        chunks = [os.read(fd, _CHUNK)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, _CHUNK))
+    finally:
+        os.close(fd)
+    data = chunks[0] if len(chunks) == 2 else b"".join(chunks)
     return data.decode("utf-8-sig")
 
 
