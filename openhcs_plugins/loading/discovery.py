@@ -78,9 +78,9 @@ class Discovery:
             raise ValueError("the record is about other code")
         return cls(
             candidate=candidate,
-            functions=tuple(_cache.function_from_dict(f) for f in data["functions"]),
-            problems=tuple(Problem.from_dict(p) for p in data["problems"]),
-            warnings=tuple(Problem.from_dict(w) for w in data["warnings"]),
+            functions=tuple(map(_cache.function_from_dict, data["functions"])),
+            problems=tuple(map(Problem.from_dict, data["problems"])),
+            warnings=tuple(map(Problem.from_dict, data["warnings"])),
         )
 
     @classmethod
@@ -104,8 +104,8 @@ class Discovery:
         stamp = data["stamp"]
         return cls(
             candidate=candidate,
-            functions=tuple(_cache.function_from_dict(f) for f in data["functions"]),
-            problems=tuple(Problem.from_dict(p) for p in data["problems"]),
-            warnings=tuple(Problem.from_dict(w) for w in data["warnings"]),
+            functions=tuple(map(_cache.function_from_dict, data["functions"])),
+            problems=tuple(map(Problem.from_dict, data["problems"])),
+            warnings=tuple(map(Problem.from_dict, data["warnings"])),
             stamp=(int(stamp[0]), int(stamp[1])) if stamp is not None else None,
         )
