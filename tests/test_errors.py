@@ -33,8 +33,8 @@ WORKER_ONLY = {
 BUILT_IN_BASES = {
     "openhcs_plugins._params.ParameterError": ValueError,
     "openhcs_plugins.gui._run.IsolationUnavailableError": RuntimeError,
-    "openhcs_plugins.loader.PluginLoadError": RuntimeError,
-    "openhcs_plugins.loader.PluginImportError": ImportError,
+    "openhcs_plugins.loading.report.PluginLoadError": RuntimeError,
+    "openhcs_plugins.loading.register.PluginImportError": ImportError,
     "openhcs_plugins.config.settings.SettingsError": ValueError,
     "openhcs_plugins.config.settings.SettingsFileError": ValueError,
     "openhcs_plugins.config.settings.SettingsWarning": UserWarning,
