@@ -11,6 +11,8 @@ import sys
 from functools import cache
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "openhcs_plugins"
 VALIDATION = f"{PACKAGE}.validation"
@@ -185,18 +187,6 @@ def test_validation_needs_only_the_standard_library_and_leaf_modules() -> None:
     assert VALIDATION_MAY_IMPORT <= seen
 
 
-def test_validation_modules_and_classes_stay_small() -> None:
-    for name, (path, _) in modules().items():
-        if not name.startswith(VALIDATION):
-            continue
-        text = path.read_text(encoding="utf-8")
-        assert text.count("\n") <= 600, f"{path.name} has {text.count(chr(10))} lines"
-        for node in ast.walk(ast.parse(text)):
-            if isinstance(node, ast.ClassDef):
-                size = (node.end_lineno or node.lineno) - node.lineno + 1
-                assert size <= 400, f"{path.name}: class {node.name} has {size} lines"
-
-
 def test_the_decorator_contract_is_defined_once() -> None:
     """CONTRACTS, INJECTED_PARAMETERS and the contract attribute's name have one home."""
     homes: dict[str, list[str]] = {}
@@ -279,18 +269,6 @@ def test_config_imports_only_leaf_modules_and_the_policy() -> None:
             assert allowed, f"{name} imports {target}"
 
 
-def test_config_and_gui_modules_and_classes_stay_small() -> None:
-    for name, (path, _) in modules().items():
-        if not name.startswith((CONFIG, f"{PACKAGE}.lazy", f"{PACKAGE}.settings")):
-            continue
-        text = path.read_text(encoding="utf-8")
-        assert text.count("\n") <= 600, f"{path.name} has {text.count(chr(10))} lines"
-        for node in ast.walk(ast.parse(text)):
-            if isinstance(node, ast.ClassDef):
-                size = (node.end_lineno or node.lineno) - node.lineno + 1
-                assert size <= 400, f"{path.name}: class {node.name} has {size} lines"
-
-
 def test_sources_import_nothing_from_later_stages() -> None:
     """Where candidates come from stands before everything that checks, registers, loads or runs
     them: ``sources`` imports only itself (and never the loader, manager, CLI, GUI or executor)."""
@@ -302,3 +280,42 @@ def test_sources_import_nothing_from_later_stages() -> None:
         internal, _ = imports_of(name)
         outside = sorted(t for t in internal if not t.startswith(f"{PACKAGE}.sources"))
         assert not outside, f"{name} imports {outside}"
+
+
+#: The size limits of issue 12: a module over this many lines says why in its docstring (a line
+#: starting ``Over 600 lines:``); no class is over ``MAX_CLASS_LINES``.
+MAX_MODULE_LINES = 600
+MAX_CLASS_LINES = 400
+
+
+def test_modules_and_classes_stay_small() -> None:
+    """Every module of the package (the shipped template data aside)."""
+    assert len(modules()) > 100
+    for name, (path, _) in modules().items():
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text)
+        lines = text.count("\n")
+        if lines > MAX_MODULE_LINES:
+            reason = [
+                line
+                for line in (ast.get_docstring(tree) or "").splitlines()
+                if line.startswith("Over 600 lines:")
+            ]
+            assert reason, f"{name} has {lines} lines and no 'Over 600 lines:' reason"
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1
+                assert size <= MAX_CLASS_LINES, f"{name}: class {node.name} has {size} lines"
+
+
+def test_the_size_check_sees_a_long_module(tmp_path, monkeypatch) -> None:
+    long = tmp_path / PACKAGE / "long.py"
+    long.parent.mkdir()
+    long.write_text('"""Short docstring."""\n' + "x = 1\n" * 700, encoding="utf-8")
+    monkeypatch.setattr(
+        sys.modules[__name__],
+        "modules",
+        lambda: {f"{PACKAGE}.long": (long, False), **{str(i): (long, False) for i in range(101)}},
+    )
+    with pytest.raises(AssertionError, match="no 'Over 600 lines:' reason"):
+        test_modules_and_classes_stay_small()
