@@ -83,6 +83,10 @@ def test_add_list_info_remove_round_trip(tmp_path, functions_dir):
     assert entry["source"] == "folder"
     assert entry["distribution"] is None and entry["version"] is None
     assert json.loads(invoke("list", "--json", "-m", "torch").stdout) == []
+    # one function a line (each item through json's C encoder), still one JSON array
+    lines = invoke("list", "--json").stdout.splitlines()
+    assert lines[0] == "[" and lines[-1] == "]" and len(lines) == len(listed) + 2
+    assert [json.loads(line.strip().rstrip(",")) for line in lines[1:-1]] == listed
 
     info = invoke("info", "scale")
     assert info.exit_code == 0 and "Multiply by a factor." in info.stdout

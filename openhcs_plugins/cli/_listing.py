@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -55,7 +55,7 @@ def list_functions(
     report = load_registry(refresh=refresh, strict=strict, functions_dir=functions_dir)
     infos = registry().infos(memory_type=memory_type, namespace=namespace, source=source)
     if as_json:
-        print(json.dumps([info.to_dict() for info in infos], indent=2))
+        print(json_array([info.to_dict() for info in infos]))
     else:
         print_table(infos)
     for problem in report.problems:
@@ -108,3 +108,14 @@ def info(key: str, functions_dir: Path | None) -> None:
         if value is None or value == "" or field == "parameters":
             continue
         out.print(styled("bold", field, f": {value}"))
+
+
+def json_array(items: list[dict[str, Any]]) -> str:
+    """A JSON array with one item per line.
+
+    ``json.dumps(indent=...)`` uses the pure-Python encoder (about 100 ms for 2,000 functions);
+    each item alone goes through the C encoder, and a listing still reads one function a line.
+    """
+    if not items:
+        return "[]"
+    return "[\n" + ",\n".join("  " + json.dumps(item) for item in items) + "\n]"
