@@ -348,8 +348,10 @@ class WorkerProcess:
                                 return self._finish(reader, start)
                             raise self._died(what)
                 if response_eof and self.status is None:
-                    # The job closed its end: its status follows within moments.
-                    self._wait_status(min(2.0, max(deadline - time.monotonic(), 0.1)))
+                    # The job closed its end: its status follows within moments, or within
+                    # seconds on a loaded machine (a status lost to a short wait reads as "the
+                    # worker disappeared", and the real exit status or signal is lost with it).
+                    self._wait_status(min(5.0, max(deadline - time.monotonic(), 2.0)))
                     self._drain(reader, out_fd, err_fd)
                     raise self._died(what)
         finally:
