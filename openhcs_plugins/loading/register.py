@@ -242,7 +242,7 @@ def verify(registry: FunctionRegistry, report: LoadReport) -> LoadReport:
             entry.load()
         except FunctionLoadError as exc:
             prov = entry.info.provenance
-            origin = (
+            subject = (
                 f"{prov.distribution} {prov.version}"
                 if prov.source is SourceKind.ENTRY_POINT
                 else str(prov.file)
@@ -254,7 +254,7 @@ def verify(registry: FunctionRegistry, report: LoadReport) -> LoadReport:
             )
             problems.append(
                 Problem(
-                    origin=origin,
+                    subject=subject,
                     message=f"cannot load {key}: {exc.reason}",
                     hint=hint,
                     file=prov.file,

@@ -1,0 +1,49 @@
+"""The names issue 12 renamed (one word per concept) still work for one release, with a
+DeprecationWarning, and the files users keep (JSON output, caches) still read."""
+
+from __future__ import annotations
+
+import pytest
+
+from openhcs_plugins.sources import Candidate, Problem, SourceKind, describe_subject
+
+
+def _package_candidate() -> Candidate:
+    return Candidate(
+        source=SourceKind.ENTRY_POINT,
+        namespace="lab",
+        text="",
+        distribution="lab-filters",
+        version="0.2.0",
+        origin="index",
+    )
+
+
+def test_problem_origin_is_a_deprecated_name_for_subject():
+    problem = Problem(subject="lab-filters 0.2.0", message="it broke")
+    with pytest.warns(DeprecationWarning, match="Problem.subject"):
+        assert problem.origin == "lab-filters 0.2.0"
+
+
+def test_problem_made_with_the_old_keyword_has_that_subject():
+    with pytest.warns(DeprecationWarning, match="subject="):
+        problem = Problem(origin="lab-filters 0.2.0", message="it broke")
+    assert problem.subject == "lab-filters 0.2.0"
+    assert problem == Problem(subject="lab-filters 0.2.0", message="it broke")
+
+
+def test_problem_json_keeps_the_old_key_and_reads_the_old_form():
+    problem = Problem(subject="/f/blur.py", message="it broke", file="/f/blur.py", line=3)
+    data = problem.to_dict()
+    assert data["subject"] == data["origin"] == "/f/blur.py"
+    assert Problem.from_dict(data) == problem
+    old = {k: v for k, v in data.items() if k != "subject"}
+    assert Problem.from_dict(old) == problem
+
+
+def test_describe_origin_is_a_deprecated_name_for_describe_subject():
+    from openhcs_plugins.sources import describe_origin
+
+    candidate = _package_candidate()
+    with pytest.warns(DeprecationWarning, match="describe_subject"):
+        assert describe_origin(candidate) == describe_subject(candidate) == "lab-filters 0.2.0"
