@@ -23,7 +23,7 @@ Rules (documented in docs/plugins.md):
   package's functions by claiming its namespace. Uninstall one, or disable the namespace.
 - **keys**: within the ``openhcs`` namespace, folder files load in name order; a file defining a
   function that is already registered (by an earlier file, the editor or ``register_function``)
-  is refused and reported with both origins.
+  is refused and reported naming both.
 - **functions made at import time** (``blur = make_filter(3)``) cannot be read statically. The
   loader imports that one module to find them when its source defines no decorated function,
   when a memory-type decorator is used there other than on a module-level ``def``, or when the

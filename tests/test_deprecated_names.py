@@ -47,3 +47,13 @@ def test_describe_origin_is_a_deprecated_name_for_describe_subject():
     candidate = _package_candidate()
     with pytest.warns(DeprecationWarning, match="describe_subject"):
         assert describe_origin(candidate) == describe_subject(candidate) == "lab-filters 0.2.0"
+
+
+def test_origin_id_is_a_deprecated_name_for_identity():
+    candidate = _package_candidate()
+    provenance = candidate.provenance()
+    assert candidate.identity == provenance.identity == ("entry_point", "lab-filters")
+    with pytest.warns(DeprecationWarning, match="Candidate.identity"):
+        assert candidate.origin_id == candidate.identity
+    with pytest.warns(DeprecationWarning, match="Provenance.identity"):
+        assert provenance.origin_id == provenance.identity

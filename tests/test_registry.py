@@ -69,7 +69,7 @@ def test_register_function_refuses_undecorated_function():
         register_function(plain, registry=FunctionRegistry())
 
 
-def test_same_key_from_another_origin_is_a_collision_naming_both_origins():
+def test_same_key_from_another_identity_is_a_collision_naming_both():
     reg = FunctionRegistry()
     adapter = RegistryAdapter(reg)
     adapter.add_loaded(_info("blur", dist="lab-filters"), double)

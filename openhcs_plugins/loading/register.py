@@ -3,7 +3,7 @@
 :func:`loader_for` gives each candidate the factory of what loads its functions on first use (the
 registry's ``Loader``): a package's module is imported by name, a folder file's validated text
 is executed. :func:`register_discoveries` registers one candidate at a time (collisions become
-problems naming both origins); :func:`register_found` also removes the entries of candidates
+problems naming both candidates); :func:`register_found` also removes the entries of candidates
 that are gone; :func:`verify` loads every entry now. It imports :mod:`openhcs_plugins.sources`,
 the registry and its adapter, :mod:`.discovery`, :mod:`.report`, :mod:`.rules` and, when a folder
 function loads, the executor.
@@ -126,11 +126,12 @@ def loader_for(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
 def register_discoveries(adapter: RegistryAdapter, discoveries: Iterable[Discovery]) -> LoadReport:
     """Register the functions of examined candidates through ``adapter``, one candidate at a
     time (all or nothing per candidate: ``adapter.check`` first, then ``adapter.add``);
-    collisions become problems naming both origins.
+    collisions become problems naming both candidates.
 
-    The discoveries' own problems are not repeated in the report. An entry of the same origin
-    and key is replaced; nothing else in the registry is touched (:func:`load_plugins` also
-    removes the entries of candidates that are gone or no longer define them).
+    The discoveries' own problems are not repeated in the report. An entry of the same identity
+    (:attr:`~openhcs_plugins.sources.Provenance.identity`) and key is replaced; nothing else in
+    the registry is touched (:func:`load_plugins` also removes the entries of candidates that are
+    gone or no longer define them).
     """
     problems: list[Problem] = []
     registered: list[str] = []
@@ -217,8 +218,8 @@ def register_found(
 
     # Entries of candidates that are gone or refused now are removed before registering, so a
     # stale entry never blocks its replacement.
-    keep_origins = {d.candidate.origin_id for d in to_register}
-    adapter.remove_where(lambda info: ours(info) and info.provenance.origin_id not in keep_origins)
+    keep = {d.candidate.identity for d in to_register}
+    adapter.remove_where(lambda info: ours(info) and info.provenance.identity not in keep)
 
     done_report = register_discoveries(adapter, to_register)
     problems += done_report.problems

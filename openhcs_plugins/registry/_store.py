@@ -266,8 +266,9 @@ class RegistryEntry:
 class FunctionRegistry:
     """Thread-safe store of function entries keyed ``"namespace:name"``.
 
-    Collisions are never silent: registering a function under a key held by another origin raises
-    :class:`RegistryCollisionError` naming both; the same origin replaces its entry.
+    Collisions are never silent: registering a function under a key held by another package or
+    file (another :attr:`Provenance.identity`) raises :class:`RegistryCollisionError` naming
+    both; the same identity replaces its entry.
     """
 
     def __init__(self) -> None:
@@ -281,7 +282,7 @@ class FunctionRegistry:
             existing = self._entries.get(key)
             if existing is not None:
                 old, new = existing.info.provenance, entry.info.provenance
-                if old.origin_id != new.origin_id:
+                if old.identity != new.identity:
                     raise RegistryCollisionError(key, old, new)
             self._entries[key] = entry
         return entry
@@ -291,7 +292,7 @@ class FunctionRegistry:
         with self._lock:
             existing = self._entries.get(info.key)
             if existing is not None and (
-                existing.info.provenance.origin_id != info.provenance.origin_id
+                existing.info.provenance.identity != info.provenance.identity
             ):
                 raise RegistryCollisionError(info.key, existing.info.provenance, info.provenance)
 

@@ -91,7 +91,7 @@ class RegistryAdapter:
 
         ``functions`` comes from the static validation of ``candidate.text``;
         ``loader_for(fn)`` returns the loader that imports or executes that function on first use.
-        An entry of the same origin and key is replaced. Entries this origin registered before
+        An entry of the same identity and key is replaced. Entries this candidate registered before
         and no longer defines are the caller's to remove (:func:`~openhcs_plugins.loader.
         load_plugins` does it for all candidates in one pass).
         """
