@@ -57,3 +57,23 @@ def test_origin_id_is_a_deprecated_name_for_identity():
         assert candidate.origin_id == candidate.identity
     with pytest.warns(DeprecationWarning, match="Provenance.identity"):
         assert provenance.origin_id == provenance.identity
+
+
+def test_settings_origins_is_a_deprecated_name_for_settings_layers(tmp_path, monkeypatch):
+    from openhcs_plugins import settings as settings_module
+    from openhcs_plugins.config import ENV_VARS, describe_settings, settings_layers
+
+    monkeypatch.setenv("OPENHCS_PLUGINS_CONFIG_DIR", str(tmp_path))
+    for var in ENV_VARS.values():
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv(ENV_VARS["trust.folder"], "strict")
+    layers = settings_layers()
+    assert layers["trust.folder"] == "env" and layers["trust.editor"] == "default"
+    with pytest.warns(DeprecationWarning, match="settings_layers"):
+        assert settings_module.settings_origins() == layers
+    report = describe_settings()
+    with pytest.warns(DeprecationWarning, match="layers"):
+        assert report.origins() == report.layers() == layers
+    entry = next(e for e in report.entries if e.key == "trust.folder")
+    with pytest.warns(DeprecationWarning, match="SettingEntry.layer"):
+        assert entry.origin == entry.layer == "env"
