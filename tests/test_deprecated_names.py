@@ -77,3 +77,45 @@ def test_settings_origins_is_a_deprecated_name_for_settings_layers(tmp_path, mon
     entry = next(e for e in report.entries if e.key == "trust.folder")
     with pytest.warns(DeprecationWarning, match="SettingEntry.layer"):
         assert entry.origin == entry.layer == "env"
+
+
+def test_registry_loader_is_a_deprecated_name_for_importer():
+    import openhcs_plugins.registry as registry
+
+    with pytest.warns(DeprecationWarning, match="Importer"):
+        from openhcs_plugins.registry import Loader
+    assert Loader is registry.Importer
+    assert "Loader" not in registry.__all__ and "Importer" in registry.__all__
+
+
+def test_registry_entry_takes_the_old_loader_keyword():
+    from openhcs_plugins.memory import numpy
+    from openhcs_plugins.registry import RegistryEntry, info_from_callable
+
+    @numpy
+    def double(image):
+        return image * 2
+
+    info = info_from_callable(double, "lab", _package_candidate().provenance())
+    with pytest.warns(DeprecationWarning, match="importer="):
+        entry = RegistryEntry(info, loader=lambda: double)
+    assert entry.load() is double
+
+
+@pytest.mark.parametrize(
+    ("old", "module", "new"),
+    [
+        ("loader_for", "openhcs_plugins.loading.register", "importer_for"),
+        ("module_loader", "openhcs_plugins.loading.register", "module_importer"),
+        ("folder_loader", "openhcs_plugins.execution.dispatch", "folder_importer"),
+    ],
+)
+def test_the_old_factory_names_still_import_from_the_loader_module(old, module, new):
+    import importlib
+
+    import openhcs_plugins.loader as loader_module
+
+    with pytest.warns(DeprecationWarning, match=new):
+        factory = getattr(loader_module, old)
+    assert factory is getattr(importlib.import_module(module), new)
+    assert old not in loader_module.__all__
