@@ -39,7 +39,7 @@ def test_one_field_per_setting_walked_from_the_dataclass():
     assert setting_keys() == list(SETTINGS_KEYS)
 
 
-def test_explicit_values_are_values_and_inherited_ones_placeholders_with_their_origin(
+def test_explicit_values_are_values_and_inherited_ones_placeholders_with_their_layer(
     qtbot, monkeypatch: pytest.MonkeyPatch, _isolated_user_dirs: Path
 ):
     save_settings(LazySettings(trust=LazyTrustSettings(folder="strict"), disabled=("lab",)))
