@@ -23,7 +23,7 @@ Rules (documented in docs/plugins.md):
   package's functions by claiming its namespace. Uninstall one, or disable the namespace.
 - **keys**: within the ``openhcs`` namespace, folder files load in name order; a file defining a
   function that is already registered (by an earlier file, the editor or ``register_function``)
-  is refused and reported with both origins.
+  is refused and reported naming both.
 - **functions made at import time** (``blur = make_filter(3)``) cannot be read statically. The
   loader imports that one module to find them when its source defines no decorated function,
   when a memory-type decorator is used there other than on a module-level ``def``, or when the
@@ -34,6 +34,7 @@ Rules (documented in docs/plugins.md):
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -50,8 +51,8 @@ if TYPE_CHECKING:
     from openhcs_plugins.loading.load import load_plugins
     from openhcs_plugins.loading.register import (
         PluginImportError,
-        loader_for,
-        module_loader,
+        importer_for,
+        module_importer,
         register_discoveries,
     )
     from openhcs_plugins.loading.report import LoadReport, PluginLoadError
@@ -70,8 +71,8 @@ _LAZY: dict[str, str] = {
     "examine": "openhcs_plugins.loading.examine",
     "makes_functions_at_import": "openhcs_plugins.loading.examine",
     "PluginImportError": "openhcs_plugins.loading.register",
-    "loader_for": "openhcs_plugins.loading.register",
-    "module_loader": "openhcs_plugins.loading.register",
+    "importer_for": "openhcs_plugins.loading.register",
+    "module_importer": "openhcs_plugins.loading.register",
     "register_discoveries": "openhcs_plugins.loading.register",
     "disabled_names": "openhcs_plugins.loading.configured",
     "is_disabled": "openhcs_plugins.loading.configured",
@@ -101,11 +102,11 @@ __all__ = [
     "enable",
     "environment_id",
     "examine",
+    "importer_for",
     "is_disabled",
     "load_plugins",
-    "loader_for",
     "makes_functions_at_import",
-    "module_loader",
+    "module_importer",
     "policy_for",
     "register_discoveries",
     "validate_archive",
@@ -114,7 +115,23 @@ __all__ = [
 ]
 
 
+#: The factories' old names (before "loader" meant only this module), kept for one release.
+_DEPRECATED: dict[str, tuple[str, str]] = {
+    "loader_for": ("openhcs_plugins.loading.register", "importer_for"),
+    "module_loader": ("openhcs_plugins.loading.register", "module_importer"),
+    "folder_loader": ("openhcs_plugins.execution.dispatch", "folder_importer"),
+}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:
+        module, new = _DEPRECATED[name]
+        warnings.warn(
+            f"openhcs_plugins.loader.{name} is deprecated, use {new} ({module})",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(module), new)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,6 +16,7 @@ from openhcs_plugins.config.layers import (
     SettingsReport,
     describe_settings,
     load_settings,
+    settings_layers,
     settings_origins,
 )
 from openhcs_plugins.config.settings import (
@@ -79,6 +80,7 @@ __all__ = [
     "save_settings",
     "save_settings_text",
     "settings_file_path",
+    "settings_layers",
     "settings_origins",
     "settings_template",
     "update_setting",

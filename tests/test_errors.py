@@ -124,7 +124,7 @@ def test_the_base_carries_the_failing_object_and_where():
     assert str(bare) == "bad"
 
 
-def _registry_with(key_name: str, loader):
+def _registry_with(key_name: str, importer):
     from openhcs_plugins.registry import FunctionRegistry, RegistryAdapter, info_from_static
     from openhcs_plugins.sources.candidate import StaticFunction
 
@@ -135,7 +135,7 @@ def _registry_with(key_name: str, loader):
     info = info_from_static(
         function, "openhcs", Provenance(SourceKind.FOLDER, file="/x/f.py", line=3)
     )
-    RegistryAdapter(registry).add(info, loader)
+    RegistryAdapter(registry).add(info, importer)
     return registry, info.key
 
 

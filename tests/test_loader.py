@@ -135,7 +135,7 @@ def test_each_broken_entry_point_is_reported_and_the_rest_load(
     for name in ("oplab_missing", "oplab_syntax", "oplab_empty", "openhcs", "bad-name"):
         (problem,) = _problem(report, name)
         assert (problem.distribution, problem.version) == ("oplab-broken", "0.3.0")
-        assert problem.origin == "oplab-broken 0.3.0"
+        assert problem.subject == "oplab-broken 0.3.0"
         assert problem.hint
     (syntax,) = _problem(report, "oplab_syntax")
     assert syntax.file.endswith("syntax.py") and syntax.line in (3, 4)

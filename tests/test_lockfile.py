@@ -182,7 +182,7 @@ def test_check_says_which_package_file_changed_was_added_removed_or_does_not_par
 def test_a_package_that_is_installed_but_not_loaded_is_not_called_missing(tmp_path):
     files = _files(tmp_path, {"lab/core.py": "X = 1\n"})
     locked = freeze_with_files([_package("blur")], files_of=lambda name: files)
-    problem = Problem(origin="lab-filters 0.1.0", message="it broke", namespace="lab")
+    problem = Problem(subject="lab-filters 0.1.0", message="it broke", namespace="lab")
     (drift,) = check_lock(locked, freeze([]), problems=[problem], files_of=lambda name: files)
     assert str(drift) == "! package lab: present but not loaded: it broke"
     (gone,) = check_lock(locked, freeze([]), files_of=lambda name: None)

@@ -69,7 +69,7 @@ def test_register_function_refuses_undecorated_function():
         register_function(plain, registry=FunctionRegistry())
 
 
-def test_same_key_from_another_origin_is_a_collision_naming_both_origins():
+def test_same_key_from_another_identity_is_a_collision_naming_both():
     reg = FunctionRegistry()
     adapter = RegistryAdapter(reg)
     adapter.add_loaded(_info("blur", dist="lab-filters"), double)
@@ -99,12 +99,12 @@ def test_entries_load_lazily_once_even_with_concurrent_first_use():
     reg = FunctionRegistry()
     calls = []
 
-    def loader():
+    def importer():
         calls.append(1)
         time.sleep(0.05)
         return double
 
-    RegistryAdapter(reg).add(_info("double"), loader)
+    RegistryAdapter(reg).add(_info("double"), importer)
     assert calls == []
     assert reg.entry("lab:double").state == "not loaded"
     results = []
@@ -120,13 +120,13 @@ def test_entries_load_lazily_once_even_with_concurrent_first_use():
     assert reg.entry("lab:double").state == "loaded"
 
 
-def test_loader_failure_is_reported_with_key_and_file_and_entry_stays_failed():
+def test_importer_failure_is_reported_with_key_and_file_and_entry_stays_failed():
     reg = FunctionRegistry()
 
-    def loader():
+    def importer():
         raise ImportError("No module named 'lab_filters'")
 
-    RegistryAdapter(reg).add(_info("blur", file="/x/lab_filters/f.py"), loader)
+    RegistryAdapter(reg).add(_info("blur", file="/x/lab_filters/f.py"), importer)
     with pytest.raises(FunctionLoadError, match=r"lab:blur \(/x/lab_filters/f.py\).*No module"):
         reg.get("lab:blur")
     assert reg.entry("lab:blur").state == "failed"

@@ -33,7 +33,7 @@ from openhcs_plugins.config import (
     save_settings,
     save_settings_text,
     settings_file_path,
-    settings_origins,
+    settings_layers,
     settings_template,
     update_setting,
     with_setting,
@@ -70,7 +70,7 @@ def test_defaults_apply_without_a_file_or_environment(config_dir):
     assert settings == Settings()
     assert settings.trust == TrustSettings("trusted", "user", "user")
     assert settings.isolation == IsolationSettings()
-    assert set(settings_origins().values()) == {"default"}
+    assert set(settings_layers().values()) == {"default"}
 
 
 def test_the_settings_file_lives_in_the_config_dir(config_dir, monkeypatch, tmp_path):
@@ -94,10 +94,10 @@ def test_file_values_win_over_defaults_and_unset_fields_inherit(config_dir):
     assert settings.disabled == ("lab_filters", "other:blur")
     assert settings.is_disabled("lab_filters:anything")
     assert settings.is_disabled("other:blur") and not settings.is_disabled("other:sharpen")
-    origins = settings_origins()
-    assert origins["trust.folder"] == "file"
-    assert origins["trust.editor"] == "default"
-    assert origins["disabled"] == "file"
+    layers = settings_layers()
+    assert layers["trust.folder"] == "file"
+    assert layers["trust.editor"] == "default"
+    assert layers["disabled"] == "file"
 
 
 def test_environment_wins_over_the_file_and_overrides_win_over_both(config_dir, monkeypatch):
@@ -120,12 +120,12 @@ def test_environment_wins_over_the_file_and_overrides_win_over_both(config_dir, 
     assert s.disabled == ("a", "b:c")
     assert s.isolation.wall_seconds == 2.5 and s.isolation.cpu_seconds == 7
     assert s.default_output_memory_type == "torch"
-    origins = report.origins()
-    assert origins["trust.entry_point"] == "file"
-    assert origins["trust.folder"] == "env"
-    assert origins["trust.editor"] == "override"
-    assert origins["isolation.cpu_seconds"] == "override"
-    assert origins["isolation.memory_mb"] == "default"
+    layers = report.layers()
+    assert layers["trust.entry_point"] == "file"
+    assert layers["trust.folder"] == "env"
+    assert layers["trust.editor"] == "override"
+    assert layers["isolation.cpu_seconds"] == "override"
+    assert layers["isolation.memory_mb"] == "default"
     assert load_settings(trust=LazyTrustSettings(folder="user")).trust.folder == "user"
 
 
@@ -264,7 +264,7 @@ def test_save_settings_round_trips_and_keeps_unset_fields_unset(config_dir):
     assert explicitly_set_fields(back) == {"trust", "policy", "isolation"}
     assert object.__getattribute__(back.trust, "editor") is None
     assert sorted(p.name for p in config_dir.iterdir()) == [".settings.py.lock", "settings.py"]
-    assert settings_origins()["trust.editor"] == "default"
+    assert settings_layers()["trust.editor"] == "default"
 
 
 def test_with_setting_none_unsets_and_keeps_the_rest(config_dir):
@@ -331,7 +331,7 @@ def test_cli_path_prints_the_settings_file(config_dir, cli):
     assert result.stdout.strip() == str(config_dir / "settings.py")
 
 
-def test_cli_show_prints_values_origins_and_default_placeholders(config_dir, cli, monkeypatch):
+def test_cli_show_prints_values_layers_and_default_placeholders(config_dir, cli, monkeypatch):
     write_settings(
         config_dir, "settings = LazySettings(trust=LazyTrustSettings(folder='strict'))\n"
     )
@@ -346,7 +346,7 @@ def test_cli_show_prints_values_origins_and_default_placeholders(config_dir, cli
     assert "(default: None)  None means " in lines["functions_dir"]
 
 
-def test_cli_show_json_gives_value_origin_and_default_per_key(config_dir, cli):
+def test_cli_show_json_gives_value_layer_and_default_per_key(config_dir, cli):
     write_settings(config_dir, "settings = LazySettings(disabled=('lab_filters',))\n")
     result = cli.invoke(settings_app, ["show", "--json", "-o", "isolation.cpu_seconds=5"])
     assert result.exit_code == 0, result.output
@@ -354,13 +354,14 @@ def test_cli_show_json_gives_value_origin_and_default_per_key(config_dir, cli):
     assert data["file_exists"] is True and data["problems"] == []
     assert data["settings"]["disabled"] == {
         "value": ["lab_filters"],
+        "layer": "file",
         "origin": "file",
         "default": [],
         "env_var": "OPENHCS_PLUGINS_DISABLED",
     }
     assert data["settings"]["isolation.cpu_seconds"]["value"] == 5
-    assert data["settings"]["isolation.cpu_seconds"]["origin"] == "override"
-    assert data["settings"]["trust.folder"]["origin"] == "default"
+    assert data["settings"]["isolation.cpu_seconds"]["layer"] == "override"
+    assert data["settings"]["trust.folder"]["layer"] == "default"
 
 
 def test_cli_show_with_a_broken_file_warns_and_shows_the_rest(config_dir, cli):
@@ -384,8 +385,8 @@ def test_cli_set_writes_a_checked_value_to_the_file(config_dir, cli):
     assert settings.policy.allow_modules == ("skimage.filters", "scipy.ndimage")
     result = cli.invoke(settings_app, ["set", "trust.folder", "--unset"])
     assert result.exit_code == 0, result.output
-    assert settings_origins()["trust.folder"] == "default"
-    assert settings_origins()["policy.allow_modules"] == "file"
+    assert settings_layers()["trust.folder"] == "default"
+    assert settings_layers()["policy.allow_modules"] == "file"
 
 
 def test_cli_set_rejects_a_bad_value_or_key_and_leaves_the_file(config_dir, cli):
@@ -443,7 +444,7 @@ def test_cli_edit_saves_a_valid_edit(config_dir, cli, fake_editor):
     assert result.exit_code == 0, result.output
     assert "saved" in result.stdout
     assert load_settings().trust.editor == "strict"
-    assert settings_origins()["trust.editor"] == "file"
+    assert settings_layers()["trust.editor"] == "file"
 
 
 def test_cli_edit_starts_new_files_from_the_template(config_dir, cli, tmp_path, monkeypatch):
@@ -521,7 +522,7 @@ def test_precedence_end_to_end_file_then_env_then_override(tmp_path):
     shown = run_cli("show", "--json", "--override", "trust.editor=user", env=env)
     assert shown.returncode == 0, shown.stderr
     data = json.loads(shown.stdout)["settings"]
-    got = {k: (data[k]["value"], data[k]["origin"]) for k in data}
+    got = {k: (data[k]["value"], data[k]["layer"]) for k in data}
     assert got["trust.entry_point"] == ("user", "file")
     assert got["trust.folder"] == ("trusted", "env")
     assert got["trust.editor"] == ("user", "override")
@@ -546,6 +547,7 @@ def test_a_broken_file_does_not_crash_the_cli_process(tmp_path):
     assert "settings.py:1: ModuleNotFoundError" in data["problems"][0]
     assert data["settings"]["trust.folder"] == {
         "value": "strict",
+        "layer": "env",
         "origin": "env",
         "default": "user",
         "env_var": "OPENHCS_PLUGINS_TRUST_FOLDER",

@@ -83,7 +83,9 @@ def show(as_json: bool, override: tuple[str, ...]) -> None:
             "settings": {
                 e.key: {
                     "value": _jsonable(e.value),
-                    "origin": e.origin,
+                    "layer": e.layer,
+                    # the old key (kept for one release): the same text
+                    "origin": e.layer,
                     "default": _jsonable(e.default),
                     "env_var": e.env_var,
                 }
@@ -96,12 +98,12 @@ def show(as_json: bool, override: tuple[str, ...]) -> None:
     click.echo(f"settings file: {report.file}{state}")
     width = max(len(k) for k in SETTINGS_KEYS) + 2
     for e in report.entries:
-        if e.origin == "default":
+        if e.layer == "default":
             note = default_note(e.key)
             click.echo(f"{e.key:<{width}}(default: {e.default!r}){'  ' + note if note else ''}")
         else:
-            origin = f"env {e.env_var}" if e.origin == "env" else e.origin
-            click.echo(f"{e.key:<{width}}{e.value!r}  [{origin}]")
+            layer = f"env {e.env_var}" if e.layer == "env" else e.layer
+            click.echo(f"{e.key:<{width}}{e.value!r}  [{layer}]")
 
 
 @settings_app.command("set")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the names as a type checker sees them; imported on first us
     from openhcs_plugins.config.layers import SettingsReport as SettingsReport
     from openhcs_plugins.config.layers import describe_settings as describe_settings
     from openhcs_plugins.config.layers import load_settings as load_settings
+    from openhcs_plugins.config.layers import settings_layers as settings_layers
     from openhcs_plugins.config.layers import settings_origins as settings_origins
     from openhcs_plugins.config.settings import ENV_VARS as ENV_VARS
     from openhcs_plugins.config.settings import ENVIRONMENT_SEPARATOR as ENVIRONMENT_SEPARATOR
@@ -101,6 +102,7 @@ _LAZY: dict[str, str] = {
             "SettingsReport",
             "describe_settings",
             "load_settings",
+            "settings_layers",
             "settings_origins",
         ),
         _LAYERS,

@@ -1,8 +1,10 @@
 """The four settings layers stacked: built-in defaults <- file <- environment <- overrides.
 
 :func:`load_settings` gives the resolved :class:`~openhcs_plugins.config.settings.Settings`;
-:func:`describe_settings` also says where each value came from. A broken file or environment
-variable is ignored with a :class:`~openhcs_plugins.config.settings.SettingsWarning`.
+:func:`describe_settings` also says which layer each value came from (``override``, ``env``,
+``file`` or ``default``: the word is *layer*; *origin* is a distribution's install origin). A
+broken file or environment variable is ignored with a
+:class:`~openhcs_plugins.config.settings.SettingsWarning`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "SettingsReport",
     "describe_settings",
     "load_settings",
+    "settings_layers",
     "settings_origins",
 ]
 
@@ -114,20 +117,26 @@ def _stored_at(layer: Any, key: str) -> Any:
 
 @dataclass(frozen=True)
 class SettingEntry:
-    """One dotted setting: its value, where it came from, and its built-in default."""
+    """One dotted setting: its value, the layer it came from, and its built-in default."""
 
     key: str
     value: Any
     #: ``"override"``, ``"env"``, ``"file"`` or ``"default"``.
-    origin: str
+    layer: str
     default: Any
     #: the environment variable that can set it.
     env_var: str
 
+    @property
+    def origin(self) -> str:
+        """Deprecated (kept for one release): the :attr:`layer`."""
+        _deprecated("SettingEntry.origin", "SettingEntry.layer")
+        return self.layer
+
 
 @dataclass(frozen=True)
 class SettingsReport:
-    """Everything :func:`describe_settings` found: values, origins, problems."""
+    """Everything :func:`describe_settings` found: values, their layers, problems."""
 
     settings: Settings
     entries: tuple[SettingEntry, ...]
@@ -136,9 +145,14 @@ class SettingsReport:
     #: why a file or variable was ignored (empty when nothing was).
     problems: tuple[str, ...]
 
+    def layers(self) -> dict[str, str]:
+        """dotted key -> layer (``"override"``, ``"env"``, ``"file"`` or ``"default"``)."""
+        return {e.key: e.layer for e in self.entries}
+
     def origins(self) -> dict[str, str]:
-        """dotted key -> origin."""
-        return {e.key: e.origin for e in self.entries}
+        """Deprecated (kept for one release): :meth:`layers`."""
+        _deprecated("SettingsReport.origins()", "SettingsReport.layers()")
+        return self.layers()
 
 
 def describe_settings(**overrides: Any) -> SettingsReport:
@@ -167,11 +181,11 @@ def describe_settings(**overrides: Any) -> SettingsReport:
         settings = resolve(override_layer)
     entries = []
     for key, (_, default) in _KEY_INFO.items():
-        origin = next((n for n, layer in layers if _stored_at(layer, key) is not None), "default")
+        found = next((n for n, layer in layers if _stored_at(layer, key) is not None), "default")
         value = settings
         for part in key.split("."):
             value = getattr(value, part)
-        entries.append(SettingEntry(key, value, origin, default, ENV_VARS[key]))
+        entries.append(SettingEntry(key, value, found, default, ENV_VARS[key]))
     return SettingsReport(settings, tuple(entries), path, path.exists(), tuple(problems))
 
 
@@ -192,7 +206,7 @@ def load_settings(**overrides: Any) -> Settings:
         warnings.warn_explicit(
             problem,
             SettingsWarning,
-            filename=_WARNING_ORIGIN,
+            filename=_WARNING_FILENAME,
             lineno=0,
             module=__name__,
             registry=_WARNED,
@@ -201,11 +215,22 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 #: Where :class:`SettingsWarning` says it comes from (no file of this package, so no source line).
-_WARNING_ORIGIN = "<openhcs-plugins settings>"
+_WARNING_FILENAME = "<openhcs-plugins settings>"
 #: The ``__warningregistry__`` of the settings warnings: the "default" action shows each once.
 _WARNED: dict[Any, Any] = {}
 
 
+def settings_layers(**overrides: Any) -> dict[str, str]:
+    """dotted key -> the layer its value comes from: ``"override"``, ``"env"``, ``"file"`` or
+    ``"default"``."""
+    return describe_settings(**overrides).layers()
+
+
 def settings_origins(**overrides: Any) -> dict[str, str]:
-    """dotted key -> ``"override"``, ``"env"``, ``"file"`` or ``"default"``."""
-    return describe_settings(**overrides).origins()
+    """Deprecated (kept for one release): :func:`settings_layers`."""
+    _deprecated("settings_origins()", "settings_layers()")
+    return settings_layers(**overrides)
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated, use {new}", DeprecationWarning, stacklevel=3)

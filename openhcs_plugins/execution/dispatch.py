@@ -5,7 +5,7 @@ isolated worker (:func:`openhcs_plugins.execution.proxy.isolated_module`), every
 this process (:mod:`openhcs_plugins.execution.inprocess`, which owns the error type and the
 module names, and which the isolated side uses directly, so nothing below imports this module
 back). The host's entry to execution: the manager and the loader use :func:`load_checked` and
-:func:`folder_loader`.
+:func:`folder_importer`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from openhcs_plugins.sources.candidate import Candidate, StaticFunction, TrustLe
 __all__ = [
     "CodeExecutionError",
     "exec_candidate",
-    "folder_loader",
+    "folder_importer",
     "load_checked",
     "module_name_for",
 ]
@@ -65,10 +65,11 @@ def load_checked(candidate: Candidate, function: StaticFunction) -> Callable[...
     return func
 
 
-def folder_loader(
+def folder_importer(
     candidate: Candidate,
 ) -> Callable[[StaticFunction], Callable[[], Callable[..., Any]]]:
-    """A ``loader_for`` factory for :meth:`RegistryAdapter.register_candidate`.
+    """An ``importer_for`` factory for :meth:`RegistryAdapter.register_candidate`: each function's
+    :data:`~openhcs_plugins.registry.Importer`.
 
     The candidate's file is executed once, on the first use of any of its functions.
     """
@@ -81,10 +82,10 @@ def folder_loader(
                 executed.append(exec_candidate(candidate))
             return executed[0]
 
-    def loader_for(function: StaticFunction) -> Callable[[], Callable[..., Any]]:
+    def importer_for(function: StaticFunction) -> Callable[[], Callable[..., Any]]:
         def load() -> Callable[..., Any]:
             return decorated_function(module(), function, candidate.filename)
 
         return load
 
-    return loader_for
+    return importer_for

@@ -38,7 +38,7 @@ from openhcs_plugins.sources.candidate import SourceKind
 __all__ = ["COLUMNS", "FunctionList"]
 
 #: Column titles, in order.
-COLUMNS = ("Function", "Namespace", "Memory type", "Version", "Source", "Status", "Origin")
+COLUMNS = ("Function", "Namespace", "Memory type", "Version", "Source", "Status", "Provenance")
 _KEY_ROLE = Qt.ItemDataRole.UserRole
 _SOURCE_TEXT = {
     SourceKind.ENTRY_POINT: "package",
@@ -55,7 +55,7 @@ def _memory_text(info: FunctionInfo) -> str:
     return f"{info.input_memory_type} → {info.output_memory_type}"
 
 
-def _origin_text(info: FunctionInfo) -> str:
+def _provenance_text(info: FunctionInfo) -> str:
     prov = info.provenance
     if prov.source is SourceKind.ENTRY_POINT:
         return prov.distribution or ""
@@ -104,7 +104,7 @@ class FunctionList(QWidget):
     def _build(self) -> None:
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText(
-            "Filter by name, namespace, memory type, version, source, status or origin"
+            "Filter by name, namespace, memory type, version, source, status or provenance"
         )
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self._on_filter_changed)
@@ -197,7 +197,7 @@ class FunctionList(QWidget):
             prov.version or "—",
             _SOURCE_TEXT.get(info.source, str(info.source)),
             state,
-            _origin_text(info),
+            _provenance_text(info),
         )
         items = [QStandardItem(text) for text in texts]
         items[0].setData(info.key, _KEY_ROLE)

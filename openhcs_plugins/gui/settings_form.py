@@ -3,7 +3,7 @@
 The form edits the settings *file* layer, a :class:`~openhcs_plugins.config.LazySettings`:
 
 - a field the file sets shows its value; a field it leaves out (``None``) is empty and shows the
-  inherited value as placeholder text with its origin ("user  (inherited: default)",
+  inherited value as placeholder text with the layer it comes from ("user  (inherited: default)",
   "strict  (inherited: OPENHCS_PLUGINS_TRUST_EDITOR)");
 - clearing a field makes it inherit again (``None``);
 - the Code tab shows the same settings as Python (:func:`~openhcs_plugins.lazy.to_code`);
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,8 @@ def _inherited_text(key: str, value: Any) -> str:
 
 
 class _Field(QWidget):
-    """One setting: an input (line edit or combo box), a reset button and an origin label."""
+    """One setting: an input (line edit or combo box), a reset button and a layer label (which
+    settings layer the value comes from)."""
 
     edited = Signal(str)
 
@@ -174,13 +176,21 @@ class _Field(QWidget):
         self.reset_button.setToolTip("Clear this field: the value is inherited again")
         self.reset_button.clicked.connect(lambda *_: self.clear())
         layout.addWidget(self.reset_button)
-        self.origin_label = QLabel()
-        self.origin_label.setFixedWidth(400)
-        layout.addWidget(self.origin_label)
+        self.layer_label = QLabel()
+        self.layer_label.setFixedWidth(400)
+        layout.addWidget(self.layer_label)
         self.error_label = QLabel()
         self.error_label.setStyleSheet("QLabel { color: #b00020; }")
         self.error_label.setWordWrap(True)
         self.error_label.setVisible(False)
+
+    @property
+    def origin_label(self) -> QLabel:
+        """Deprecated (kept for one release): :attr:`layer_label`."""
+        warnings.warn(
+            "origin_label is deprecated, use layer_label", DeprecationWarning, stacklevel=2
+        )
+        return self.layer_label
 
     def text(self) -> str:
         """The entered text ("" when the field inherits)."""
@@ -393,12 +403,12 @@ class SettingsForm(QWidget):
         self.problems_label.setVisible(bool(shown))
 
     def _inherited(self, key: str) -> tuple[Any, str]:
-        """What ``key`` is when the file leaves it out: ``(value, origin text)``."""
+        """What ``key`` is when the file leaves it out: ``(value, layer text)``."""
         assert self._report is not None
         entry = next(e for e in self._report.entries if e.key == key)
-        if entry.origin == "env":
+        if entry.layer == "env":
             return entry.value, entry.env_var
-        if entry.origin == "override":
+        if entry.layer == "override":
             return entry.value, "override"
         return entry.default, "default"
 
@@ -408,28 +418,28 @@ class SettingsForm(QWidget):
             for key, field in self._fields.items():
                 field.set_text(_value_text(self.explicit_value(key)))
                 field.set_error(self._errors.get(key, ""))
-                self._refresh_origin(key)
+                self._refresh_layer(key)
         finally:
             self._updating = False
         self._update_state()
 
-    def _refresh_origin(self, key: str) -> None:
+    def _refresh_layer(self, key: str) -> None:
         field = self._fields[key]
-        value, origin = self._inherited(key)
-        field.set_placeholder(f"{_inherited_text(key, value)}   (inherited: {origin})")
+        value, layer = self._inherited(key)
+        field.set_placeholder(f"{_inherited_text(key, value)}   (inherited: {layer})")
         explicit = self.explicit_value(key)
         if explicit is None:
-            text = f"<span style='color:#5f6368'>inherited from {origin}</span>"
-        elif origin == ENV_VARS[key]:
+            text = f"<span style='color:#5f6368'>inherited from {layer}</span>"
+        elif layer == ENV_VARS[key]:
             text = (
-                f"<span style='color:#8a6d00'>set here, but {origin}={_value_text(value)} "
+                f"<span style='color:#8a6d00'>set here, but {layer}={_value_text(value)} "
                 "wins</span>"
             )
         elif explicit == self.saved_value(key):
             text = "<b>set in the settings file</b>"
         else:
             text = "<b>set here</b> (not saved yet)"
-        field.origin_label.setText(text)
+        field.layer_label.setText(text)
 
     def _refresh_code(self) -> None:
         self.code_view.setPlainText(to_code(self._lazy, name="settings"))
@@ -463,7 +473,7 @@ class SettingsForm(QWidget):
         self._errors.pop(key, None)
         self._fields[key].set_error("")
         self._lazy = updated
-        self._refresh_origin(key)
+        self._refresh_layer(key)
         self._refresh_code()
         self._update_state()
         self.changed.emit()

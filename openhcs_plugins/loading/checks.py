@@ -59,7 +59,7 @@ def validate_distribution(
         dist = importlib_metadata.distribution(name)
     except importlib_metadata.PackageNotFoundError:
         problem = Problem(
-            origin=name,
+            subject=name,
             message=f"no distribution {name!r} is installed in this environment ({sys.prefix})",
             hint=f"install it (`python -m pip install {name}`), or pass a wheel/sdist file or "
             "a folder",
@@ -82,7 +82,7 @@ def validate_distribution(
     if not mine and not problems and not dist.entry_points.select(group=ENTRY_POINT_GROUP):
         problems = (
             Problem(
-                origin=f"{dist.metadata['Name']} {dist.version}",
+                subject=f"{dist.metadata['Name']} {dist.version}",
                 message=f"it declares no `{ENTRY_POINT_GROUP}` entry point",
                 hint='add [project.entry-points."openhcs.functions"] to its pyproject.toml',
                 distribution=dist.metadata["Name"],

@@ -1,10 +1,11 @@
 """Registration: examined candidates become lazy registry entries through the adapter.
 
-:func:`loader_for` gives each candidate the factory of what loads its functions on first use (the
-registry's ``Loader``): a package's module is imported by name, a folder file's validated text
-is executed. :func:`register_discoveries` registers one candidate at a time (collisions become
-problems naming both origins); :func:`register_found` also removes the entries of candidates
-that are gone; :func:`verify` loads every entry now. It imports :mod:`openhcs_plugins.sources`,
+:func:`importer_for` gives each candidate the factory of its functions' importers (the registry's
+:data:`~openhcs_plugins.registry.Importer`: what produces an entry's callable on first use): a
+package's module is imported by name, a folder file's validated text is executed.
+:func:`register_discoveries` registers one candidate at a time (collisions become problems naming
+both candidates); :func:`register_found` also removes the entries of candidates that are gone;
+:func:`verify` loads every entry now. It imports :mod:`openhcs_plugins.sources`,
 the registry and its adapter, :mod:`.discovery`, :mod:`.report`, :mod:`.rules` and, when a folder
 function loads, the executor.
 """
@@ -26,7 +27,7 @@ from openhcs_plugins.loading.rules import disabled_filter, namespace_conflicts
 from openhcs_plugins.registry import (
     FunctionLoadError,
     FunctionRegistry,
-    Loader,
+    Importer,
     RegistryCollisionError,
     make_key,
 )
@@ -39,8 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PluginImportError",
-    "loader_for",
-    "module_loader",
+    "importer_for",
+    "module_importer",
     "register_discoveries",
     "register_found",
     "verify",
@@ -64,8 +65,8 @@ class PluginImportError(ImportError, OpenHCSPluginsError):
         )
 
 
-def module_loader(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
-    """A ``loader_for`` factory for packages: import the module on first use, take the function.
+def module_importer(candidate: Candidate) -> Callable[[StaticFunction], Importer]:
+    """An ``importer_for`` factory for packages: import the module on first use, take the function.
 
     The import goes through the normal import system (``importlib.import_module``), so the
     function keeps its module and name and pickles by reference (OpenHCS workers import it).
@@ -73,7 +74,7 @@ def module_loader(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
     assert candidate.module is not None
     module_name = candidate.module
 
-    def loader_for(function: StaticFunction) -> Loader:
+    def importer_for(function: StaticFunction) -> Importer:
         def load() -> Callable[..., Any]:
             try:
                 module = importlib.import_module(module_name)
@@ -90,47 +91,48 @@ def module_loader(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
 
         return load
 
-    return loader_for
+    return importer_for
 
 
-def _folder_loader_for(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
-    """The executor's ``folder_loader``, made on the first use of one of the file's functions
+def _folder_importer_for(candidate: Candidate) -> Callable[[StaticFunction], Importer]:
+    """The executor's ``folder_importer``, made on the first use of one of the file's functions
     (a listing never runs folder code, so it does not import the executor)."""
     lock = threading.Lock()
-    made: list[Callable[[StaticFunction], Loader]] = []
+    made: list[Callable[[StaticFunction], Importer]] = []
 
-    def factory() -> Callable[[StaticFunction], Loader]:
+    def factory() -> Callable[[StaticFunction], Importer]:
         with lock:  # one factory per file: it executes the file once for all its functions
             if not made:
-                from openhcs_plugins.execution.dispatch import folder_loader
+                from openhcs_plugins.execution.dispatch import folder_importer
 
-                made.append(folder_loader(candidate))
+                made.append(folder_importer(candidate))
             return made[0]
 
-    def loader_for(function: StaticFunction) -> Loader:
+    def importer_for(function: StaticFunction) -> Importer:
         def load() -> Callable[..., Any]:
             return factory()(function)()
 
         return load
 
-    return loader_for
+    return importer_for
 
 
-def loader_for(candidate: Candidate) -> Callable[[StaticFunction], Loader]:
-    """The ``loader_for`` factory for ``candidate``'s source."""
+def importer_for(candidate: Candidate) -> Callable[[StaticFunction], Importer]:
+    """The ``importer_for`` factory for ``candidate``'s source."""
     if candidate.source is SourceKind.ENTRY_POINT:
-        return module_loader(candidate)
-    return _folder_loader_for(candidate)
+        return module_importer(candidate)
+    return _folder_importer_for(candidate)
 
 
 def register_discoveries(adapter: RegistryAdapter, discoveries: Iterable[Discovery]) -> LoadReport:
     """Register the functions of examined candidates through ``adapter``, one candidate at a
     time (all or nothing per candidate: ``adapter.check`` first, then ``adapter.add``);
-    collisions become problems naming both origins.
+    collisions become problems naming both candidates.
 
-    The discoveries' own problems are not repeated in the report. An entry of the same origin
-    and key is replaced; nothing else in the registry is touched (:func:`load_plugins` also
-    removes the entries of candidates that are gone or no longer define them).
+    The discoveries' own problems are not repeated in the report. An entry of the same identity
+    (:attr:`~openhcs_plugins.sources.Provenance.identity`) and key is replaced; nothing else in
+    the registry is touched (:func:`load_plugins` also removes the entries of candidates that are
+    gone or no longer define them).
     """
     problems: list[Problem] = []
     registered: list[str] = []
@@ -139,7 +141,7 @@ def register_discoveries(adapter: RegistryAdapter, discoveries: Iterable[Discove
         candidate = discovery.candidate
         try:
             entries = adapter.register_candidate(
-                candidate, discovery.functions, loader_for(candidate)
+                candidate, discovery.functions, importer_for(candidate)
             )
         except RegistryCollisionError as exc:
             function = next(
@@ -217,8 +219,8 @@ def register_found(
 
     # Entries of candidates that are gone or refused now are removed before registering, so a
     # stale entry never blocks its replacement.
-    keep_origins = {d.candidate.origin_id for d in to_register}
-    adapter.remove_where(lambda info: ours(info) and info.provenance.origin_id not in keep_origins)
+    keep = {d.candidate.identity for d in to_register}
+    adapter.remove_where(lambda info: ours(info) and info.provenance.identity not in keep)
 
     done_report = register_discoveries(adapter, to_register)
     problems += done_report.problems
@@ -242,7 +244,7 @@ def verify(registry: FunctionRegistry, report: LoadReport) -> LoadReport:
             entry.load()
         except FunctionLoadError as exc:
             prov = entry.info.provenance
-            origin = (
+            subject = (
                 f"{prov.distribution} {prov.version}"
                 if prov.source is SourceKind.ENTRY_POINT
                 else str(prov.file)
@@ -254,7 +256,7 @@ def verify(registry: FunctionRegistry, report: LoadReport) -> LoadReport:
             )
             problems.append(
                 Problem(
-                    origin=origin,
+                    subject=subject,
                     message=f"cannot load {key}: {exc.reason}",
                     hint=hint,
                     file=prov.file,

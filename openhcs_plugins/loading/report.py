@@ -22,7 +22,7 @@ class LoadReport:
     """What :func:`load_plugins` registered and what it refused.
 
     ``registered`` holds the keys registered by this call; ``problems`` the candidates (or
-    single functions) that were refused, each with its origin, file, line, message and hint;
+    single functions) that were refused, each with its subject, file, line, message and hint;
     ``warnings`` findings that did not stop registration (policy findings in trusted packages);
     ``disabled`` the keys the settings switched off.
     """

@@ -19,12 +19,15 @@ manager, the CLI and the GUI import it, never the reverse.
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 from openhcs_plugins.registry._store import (
     ContractError,
     FunctionInfo,
     FunctionLoadError,
     FunctionRegistry,
-    Loader,
+    Importer,
     RegistryCollisionError,
     RegistryEntry,
     UnknownFunctionError,
@@ -43,7 +46,7 @@ __all__ = [
     "FunctionInfo",
     "FunctionLoadError",
     "FunctionRegistry",
-    "Loader",
+    "Importer",
     "RegistryAdapter",
     "RegistryCollisionError",
     "RegistryEntry",
@@ -57,3 +60,15 @@ __all__ = [
     "register_function",
     "split_key",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # ``Loader``, the old name of :data:`Importer`, kept for one release.
+    if name == "Loader":
+        warnings.warn(
+            "openhcs_plugins.registry.Loader is deprecated, use Importer",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return Importer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

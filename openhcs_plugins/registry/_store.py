@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ __all__ = [
     "FunctionInfo",
     "FunctionLoadError",
     "FunctionRegistry",
+    "Importer",
     "RegistryCollisionError",
     "RegistryEntry",
     "UnknownFunctionError",
@@ -196,24 +198,37 @@ def check_result(key: str, contract: str, image: Any, result: Any) -> None:
     raise ContractError(key, contract, message)
 
 
-Loader = Callable[[], Callable[..., Any]]
+#: What produces an entry's callable on first use: imports a package's module and takes the
+#: function, or executes a folder file's validated text (in process or in a worker). Made by the
+#: ``importer_for`` factories of :mod:`openhcs_plugins.loading.register`.
+Importer = Callable[[], Callable[..., Any]]
 
 
 class RegistryEntry:
-    """A registered function: its info, and its code once loaded."""
+    """A registered function: its info, and its code once loaded (by its :data:`Importer`)."""
 
-    __slots__ = ("_func", "_loader", "_lock", "error", "info")
+    __slots__ = ("_func", "_importer", "_lock", "error", "info")
 
     def __init__(
         self,
         info: FunctionInfo,
-        loader: Loader | None = None,
+        importer: Importer | None = None,
         func: Callable[..., Any] | None = None,
+        *,
+        loader: Importer | None = None,
     ) -> None:
-        if loader is None and func is None:
-            raise ValueError("an entry needs a loader or a function")
+        if loader is not None:
+            # The keyword's old name, kept for one release.
+            warnings.warn(
+                "RegistryEntry(loader=...) is deprecated, use RegistryEntry(importer=...)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            importer = loader
+        if importer is None and func is None:
+            raise ValueError("an entry needs an importer or a function")
         self.info = info
-        self._loader = loader
+        self._importer = importer
         self._func = func
         self._lock = threading.Lock()
         self.error: str | None = None
@@ -237,9 +252,9 @@ class RegistryEntry:
         with self._lock:
             if self._func is not None:
                 return self._func
-            assert self._loader is not None
+            assert self._importer is not None
             try:
-                func = self._loader()
+                func = self._importer()
             except FunctionLoadError:
                 raise
             except Exception as exc:
@@ -266,8 +281,9 @@ class RegistryEntry:
 class FunctionRegistry:
     """Thread-safe store of function entries keyed ``"namespace:name"``.
 
-    Collisions are never silent: registering a function under a key held by another origin raises
-    :class:`RegistryCollisionError` naming both; the same origin replaces its entry.
+    Collisions are never silent: registering a function under a key held by another package or
+    file (another :attr:`Provenance.identity`) raises :class:`RegistryCollisionError` naming
+    both; the same identity replaces its entry.
     """
 
     def __init__(self) -> None:
@@ -281,7 +297,7 @@ class FunctionRegistry:
             existing = self._entries.get(key)
             if existing is not None:
                 old, new = existing.info.provenance, entry.info.provenance
-                if old.origin_id != new.origin_id:
+                if old.identity != new.identity:
                     raise RegistryCollisionError(key, old, new)
             self._entries[key] = entry
         return entry
@@ -291,7 +307,7 @@ class FunctionRegistry:
         with self._lock:
             existing = self._entries.get(info.key)
             if existing is not None and (
-                existing.info.provenance.origin_id != info.provenance.origin_id
+                existing.info.provenance.identity != info.provenance.identity
             ):
                 raise RegistryCollisionError(info.key, existing.info.provenance, info.provenance)
 

@@ -20,7 +20,7 @@ from typing import Any
 from openhcs_plugins.registry._store import (
     FunctionInfo,
     FunctionRegistry,
-    Loader,
+    Importer,
     RegistryEntry,
     get_default_registry,
     info_from_callable,
@@ -60,9 +60,9 @@ class RegistryAdapter:
         for info in infos:
             self.registry.check_free(info)
 
-    def add(self, info: FunctionInfo, loader: Loader) -> RegistryEntry:
-        """Register a lazy entry: ``loader`` imports the code on first use."""
-        entry = self.registry.add_entry(RegistryEntry(info, loader=loader))
+    def add(self, info: FunctionInfo, importer: Importer) -> RegistryEntry:
+        """Register a lazy entry: ``importer`` imports the code on first use."""
+        entry = self.registry.add_entry(RegistryEntry(info, importer=importer))
         self.publish(entry)
         return entry
 
@@ -85,20 +85,21 @@ class RegistryAdapter:
         self,
         candidate: Candidate,
         functions: Iterable[StaticFunction],
-        loader_for: Callable[[StaticFunction], Loader],
+        importer_for: Callable[[StaticFunction], Importer],
     ) -> list[RegistryEntry]:
         """Register every function of a validated candidate, all or nothing.
 
         ``functions`` comes from the static validation of ``candidate.text``;
-        ``loader_for(fn)`` returns the loader that imports or executes that function on first use.
-        An entry of the same origin and key is replaced. Entries this origin registered before
+        ``importer_for(fn)`` returns the :data:`~openhcs_plugins.registry.Importer` that imports or
+        executes that function on first use.
+        An entry of the same identity and key is replaced. Entries this candidate registered before
         and no longer defines are the caller's to remove (:func:`~openhcs_plugins.loader.
         load_plugins` does it for all candidates in one pass).
         """
         functions = list(functions)
         infos = self.infos_for(candidate, functions)
         self.check(infos)
-        return [self.add(info, loader_for(fn)) for info, fn in zip(infos, functions, strict=True)]
+        return [self.add(info, importer_for(fn)) for info, fn in zip(infos, functions, strict=True)]
 
     def register_callable(self, func: Callable[..., Any], namespace: str) -> FunctionInfo:
         """Register an already-decorated callable as ``"{namespace}:{func.__name__}"``.

@@ -45,7 +45,12 @@ if TYPE_CHECKING:
         namespace_error,
     )
     from openhcs_plugins.sources.folder import FolderSource, read_source
-    from openhcs_plugins.sources.problem import Problem, default_hint, describe_origin
+    from openhcs_plugins.sources.problem import (
+        Problem,
+        default_hint,
+        describe_origin,
+        describe_subject,
+    )
 
 #: Each public name and the module of this package it lives in (imported on first use).
 _LAZY: dict[str, str] = {
@@ -61,6 +66,7 @@ _LAZY: dict[str, str] = {
     "Problem": "problem",
     "default_hint": "problem",
     "describe_origin": "problem",
+    "describe_subject": "problem",
     "Candidate": "candidate",
     "OPENHCS_NAMESPACE": "candidate",
     "ParameterInfo": "candidate",
@@ -86,6 +92,7 @@ __all__ = [
     "TrustLevel",
     "default_hint",
     "describe_origin",
+    "describe_subject",
     "install_origin",
     "locate_module",
     "module_files",

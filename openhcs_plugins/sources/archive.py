@@ -47,7 +47,7 @@ class ArchiveSource:
             members, metadata, entry_points = self._read()
         except (OSError, zipfile.BadZipFile, tarfile.TarError, ValueError) as exc:
             yield Problem(
-                origin=str(self.path),
+                subject=str(self.path),
                 message=f"cannot read the archive: {exc}",
                 hint="build it again (`python -m build`) and pass the .whl or .tar.gz file",
                 file=str(self.path),
@@ -57,7 +57,7 @@ class ArchiveSource:
         name, version = metadata
         if not entry_points:
             yield Problem(
-                origin=f"{name} {version}",
+                subject=f"{name} {version}",
                 message=f"{self.path.name} declares no `{ENTRY_POINT_GROUP}` entry point",
                 hint='add [project.entry-points."openhcs.functions"] to pyproject.toml, e.g. '
                 'lab_filters = "lab_filters.filters"',

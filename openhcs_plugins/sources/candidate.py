@@ -9,6 +9,7 @@ registry adapter (DESIGN.md).
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -104,10 +105,14 @@ class StaticFunction:
     static_signature: bool = True
 
 
-def _origin_id(
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated, use {new}", DeprecationWarning, stacklevel=3)
+
+
+def _identity(
     source: SourceKind, distribution: str | None, file: str | None
 ) -> tuple[str, str | None]:
-    # A package is one origin whatever its files; folder and editor code is its file.
+    # A package is one identity whatever its files; folder and editor code is its file.
     if source is SourceKind.ENTRY_POINT:
         return (source.value, distribution)
     return (source.value, file)
@@ -129,9 +134,16 @@ class Provenance:
     sha256: str | None = None
 
     @property
+    def identity(self) -> tuple[str, str | None]:
+        """What the collision rule compares: ``(source, distribution)`` for a package,
+        ``(source, file)`` otherwise. The same identity replaces its entry, another collides."""
+        return _identity(self.source, self.distribution, self.file)
+
+    @property
     def origin_id(self) -> tuple[str, str | None]:
-        """Identity used by the collision rule: same origin replaces, another origin collides."""
-        return _origin_id(self.source, self.distribution, self.file)
+        """Deprecated (kept for one release): :attr:`identity`."""
+        _deprecated("Provenance.origin_id", "Provenance.identity")
+        return self.identity
 
     def describe(self) -> str:
         """One line for messages: ``folder file /x/blur.py`` or ``package lab-filters 0.2.0``."""
@@ -180,9 +192,15 @@ class Candidate:
         return "<editor>"
 
     @property
+    def identity(self) -> tuple[str, str | None]:
+        """The :attr:`Provenance.identity` of this candidate's entries, without making one."""
+        return _identity(self.source, self.distribution, str(self.path) if self.path else None)
+
+    @property
     def origin_id(self) -> tuple[str, str | None]:
-        """The :attr:`Provenance.origin_id` of this candidate's entries, without making one."""
-        return _origin_id(self.source, self.distribution, str(self.path) if self.path else None)
+        """Deprecated (kept for one release): :attr:`identity`."""
+        _deprecated("Candidate.origin_id", "Candidate.identity")
+        return self.identity
 
     def provenance(self, line: int | None = None) -> Provenance:
         return Provenance(

@@ -276,7 +276,7 @@ class EntryPointSource:
         where = getattr(dist, "_path", None)  # PathDistribution: its *.dist-info directory
         label = name or (str(where) if where is not None else ep.name)
         return Problem(
-            origin=f"{label} {version}" if version else label,
+            subject=f"{label} {version}" if version else label,
             message=f"cannot read its installed metadata: {type(exc).__name__}: {exc}",
             hint=f"reinstall it (`pip install --force-reinstall {name or '<distribution>'}`) "
             "or uninstall it",

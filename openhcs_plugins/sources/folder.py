@@ -71,7 +71,7 @@ class FolderSource:
             text = read_source(file)
         except UnicodeDecodeError as exc:
             return Problem(
-                origin=str(file),
+                subject=str(file),
                 message=f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})",
                 hint="save it as UTF-8 (without a `# coding:` cookie naming another encoding)",
                 file=str(file),
@@ -82,7 +82,7 @@ class FolderSource:
             )
         except OSError as exc:
             return Problem(
-                origin=str(file),
+                subject=str(file),
                 message=f"cannot read the file: {exc.strerror or exc}",
                 hint="check the file's permissions",
                 file=str(file),

@@ -1,29 +1,33 @@
 """Problems: why a candidate (a package's entry point, a folder file) was not registered.
 
-One :class:`Problem` type for everything a listing reports, with the candidate's origin and a hint
-saying what to do. It imports only :mod:`.candidate`.
+One :class:`Problem` type for everything a listing reports, with its subject (whose problem it
+is) and a hint saying what to do. It imports only :mod:`.candidate`.
 """
 
 from __future__ import annotations
 
+import functools
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from openhcs_plugins.sources.candidate import Candidate, SourceKind
 
-__all__ = ["Problem", "default_hint", "describe_origin"]
+__all__ = ["Problem", "default_hint", "describe_origin", "describe_subject"]
 
 
 @dataclass(frozen=True)
 class Problem:
     """Why one candidate (a package's entry point, a folder file) was not registered.
 
-    ``origin`` says whose problem it is (``lab-filters 0.2.0`` or a file path); ``hint`` says
-    what to do about it. The one type for everything a listing reports: a validator finding
-    becomes one field by field (:meth:`from_finding`; the quoted code is ``snippet``).
+    ``subject`` says whose problem it is (``lab-filters 0.2.0`` or a file path), as
+    :attr:`OpenHCSPluginsError.subject <openhcs_plugins.errors.OpenHCSPluginsError>` names the
+    failing object; ``hint`` says what to do about it. The one type for everything a listing
+    reports: a validator finding becomes one field by field (:meth:`from_finding`; the quoted
+    code is ``snippet``).
     """
 
-    origin: str
+    subject: str
     message: str
     hint: str = ""
     file: str | None = None
@@ -42,25 +46,44 @@ class Problem:
 
     @property
     def text(self) -> str:
-        """The message with the quoted code: what a listing prints after the origin."""
+        """The message with the quoted code: what a listing prints after the subject."""
         return f"{self.message} ({self.snippet})" if self.snippet else self.message
 
+    @property
+    def origin(self) -> str:
+        """Deprecated (kept for one release): the :attr:`subject`. "Origin" now means only a
+        distribution's install origin (:attr:`Provenance.origin`)."""
+        warnings.warn(
+            "Problem.origin is deprecated, use Problem.subject",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.subject
+
     def __str__(self) -> str:
-        where = "" if self.file == self.origin else self.origin
+        where = "" if self.file == self.subject else self.subject
         if self.entry_point:
             where += f" (entry point {self.entry_point})"
         if self.file:
-            # A folder file is its own origin: its path is said once.
+            # A folder file is its own subject: its path is said once.
             where += (", " if where else "") + self.file + (f":{self.line}" if self.line else "")
         text = f"{where}: {self.text}"
         return f"{text} - {self.hint}" if self.hint else text
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``list --json``, ``doctor``, the discovery cache)."""
-        return asdict(self)
+        """JSON-ready form (``list --json``, ``doctor``, the discovery cache).
+
+        ``origin`` repeats ``subject`` for readers of the old key (kept for one release)."""
+        data = asdict(self)
+        data["origin"] = self.subject
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Problem:
+        """The problem :meth:`to_dict` wrote; a dict of the old form (``origin`` only) too."""
+        data = dict(data)
+        origin = data.pop("origin", None)
+        data.setdefault("subject", origin)
         return cls(**data)
 
     @classmethod
@@ -75,9 +98,9 @@ class Problem:
         hint: str | None = None,
         snippet: str = "",
     ) -> Problem:
-        """A problem about ``candidate``, with its origin and a default hint for its source."""
+        """A problem about ``candidate``, with its subject and a default hint for its source."""
         return cls(
-            origin=describe_origin(candidate),
+            subject=describe_subject(candidate),
             message=message,
             hint=default_hint(candidate) if hint is None else hint,
             file=str(candidate.path) if candidate.path is not None else None,
@@ -116,11 +139,38 @@ class Problem:
         )
 
 
-def describe_origin(candidate: Candidate) -> str:
+_generated_init = Problem.__init__
+
+
+@functools.wraps(_generated_init)
+def _init(self: Problem, *args: Any, origin: str | None = None, **kwargs: Any) -> None:
+    # ``Problem(origin=...)``, the keyword before ``subject``, keeps working for one release.
+    if origin is not None:
+        warnings.warn(
+            "Problem(origin=...) is deprecated, use Problem(subject=...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        kwargs["subject"] = origin
+    _generated_init(self, *args, **kwargs)
+
+
+Problem.__init__ = _init  # type: ignore[method-assign]
+
+
+def describe_subject(candidate: Candidate) -> str:
     """``lab-filters 0.2.0`` for a package, the file path for folder code."""
     if candidate.source is SourceKind.ENTRY_POINT:
         return f"{candidate.distribution} {candidate.version}"
     return str(candidate.path) if candidate.path is not None else candidate.filename
+
+
+def describe_origin(candidate: Candidate) -> str:
+    """Deprecated (kept for one release): :func:`describe_subject`."""
+    warnings.warn(
+        "describe_origin is deprecated, use describe_subject", DeprecationWarning, stacklevel=2
+    )
+    return describe_subject(candidate)
 
 
 def default_hint(candidate: Candidate) -> str:

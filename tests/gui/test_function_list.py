@@ -64,7 +64,7 @@ def test_lists_folder_editor_and_api_functions_with_their_columns(
     qtbot.waitUntil(lambda: len(function_list.keys()) == 3)
     assert function_list.keys() == ["openhcs:api_function", "openhcs:offset", "openhcs:scratch"]
     assert function_list.row_texts("openhcs:offset")["Source"] == "folder"
-    assert function_list.row_texts("openhcs:offset")["Origin"].startswith(str(functions_dir))
+    assert function_list.row_texts("openhcs:offset")["Provenance"].startswith(str(functions_dir))
     assert function_list.row_texts("openhcs:scratch")["Source"] == "editor"
     api = function_list.row_texts("openhcs:api_function")
     assert api["Source"] == "api" and api["Memory type"] == "numpy → torch"
@@ -203,7 +203,7 @@ def test_functions_of_an_installed_package_show_their_version(
     assert double["Version"] == "0.1.0"
     assert double["Source"] == "package"
     assert double["Status"] == "not loaded"
-    assert double["Origin"] == "oplab-filters"
+    assert double["Provenance"] == "oplab-filters"
     assert function_list.row_texts("oplab_filters:torch_square")["Memory type"] == "torch → numpy"
     function_list.select("oplab_filters:double")
     assert not function_list.delete_button.isEnabled()

@@ -39,7 +39,7 @@ def test_one_field_per_setting_walked_from_the_dataclass():
     assert setting_keys() == list(SETTINGS_KEYS)
 
 
-def test_explicit_values_are_values_and_inherited_ones_placeholders_with_their_origin(
+def test_explicit_values_are_values_and_inherited_ones_placeholders_with_their_layer(
     qtbot, monkeypatch: pytest.MonkeyPatch, _isolated_user_dirs: Path
 ):
     save_settings(LazySettings(trust=LazyTrustSettings(folder="strict"), disabled=("lab",)))
@@ -50,7 +50,7 @@ def test_explicit_values_are_values_and_inherited_ones_placeholders_with_their_o
 
     folder = form.field("trust.folder")
     assert folder.text() == "strict"
-    assert "set in the settings file" in folder.origin_label.text()
+    assert "set in the settings file" in folder.layer_label.text()
     assert form.field("disabled").text() == "lab"
 
     editor = form.field("trust.editor")
@@ -73,7 +73,7 @@ def test_an_environment_variable_that_wins_over_the_file_is_pointed_out(
     qtbot.addWidget(form)
     assert form.field("trust.editor").text() == "user"
     assert (
-        "OPENHCS_PLUGINS_TRUST_EDITOR=strict wins" in form.field("trust.editor").origin_label.text()
+        "OPENHCS_PLUGINS_TRUST_EDITOR=strict wins" in form.field("trust.editor").layer_label.text()
     )
 
 
@@ -98,7 +98,7 @@ def test_typing_a_value_sets_it_and_clearing_returns_it_to_inherited(qtbot, form
     assert form.explicit_value("trust.folder") is None
     assert form.explicit_value("isolation.cpu_seconds") is None
     assert folder.placeholder() == "user   (inherited: default)"
-    assert "inherited from default" in folder.origin_label.text()
+    assert "inherited from default" in folder.layer_label.text()
     assert form.save()
     stored = read_settings_file()
     assert raw(stored, "trust.folder") is None
@@ -200,3 +200,9 @@ def test_a_broken_settings_file_is_reported_not_fatal(qtbot):
     assert form.problems_label.isVisibleTo(form)
     assert "syntax error" in form.problems_label.text()
     assert form.explicit_value("trust.folder") is None
+
+
+def test_origin_label_is_a_deprecated_name_for_layer_label(form):
+    field = form.field("trust.folder")
+    with pytest.warns(DeprecationWarning, match="layer_label"):
+        assert field.origin_label is field.layer_label
