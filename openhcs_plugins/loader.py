@@ -33,9 +33,9 @@ Rules (documented in docs/plugins.md):
 
 from __future__ import annotations
 
-import importlib
-import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from openhcs_plugins._exports import lazy_exports
 
 if TYPE_CHECKING:
     from openhcs_plugins.config import ENVIRONMENT_SEPARATOR, environment_id
@@ -123,22 +123,4 @@ _DEPRECATED: dict[str, tuple[str, str]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _DEPRECATED:
-        module, new = _DEPRECATED[name]
-        warnings.warn(
-            f"openhcs_plugins.loader.{name} is deprecated, use {new} ({module})",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(module), new)
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*__all__, *(k for k in globals() if not k.startswith("_"))})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, deprecated=_DEPRECATED)

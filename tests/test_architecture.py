@@ -245,6 +245,7 @@ CONFIG_MAY_IMPORT = frozenset(
         f"{PACKAGE}.memory.types",
         f"{PACKAGE}._storage",
         f"{PACKAGE}.errors",
+        f"{PACKAGE}._exports",
         VALIDATION,
     }
 )
@@ -271,14 +272,19 @@ def test_config_imports_only_leaf_modules_and_the_policy() -> None:
 
 def test_sources_import_nothing_from_later_stages() -> None:
     """Where candidates come from stands before everything that checks, registers, loads or runs
-    them: ``sources`` imports only itself (and never the loader, manager, CLI, GUI or executor)."""
+    them: ``sources`` imports only itself and the lazy-exports helper (and never the loader,
+    manager, CLI, GUI or executor)."""
     names = [
         n for n in modules() if n == f"{PACKAGE}.sources" or n.startswith(f"{PACKAGE}.sources.")
     ]
     assert len(names) > 5
     for name in names:
         internal, _ = imports_of(name)
-        outside = sorted(t for t in internal if not t.startswith(f"{PACKAGE}.sources"))
+        outside = sorted(
+            t
+            for t in internal
+            if not t.startswith(f"{PACKAGE}.sources") and t != f"{PACKAGE}._exports"
+        )
         assert not outside, f"{name} imports {outside}"
 
 
@@ -319,3 +325,27 @@ def test_the_size_check_sees_a_long_module(tmp_path, monkeypatch) -> None:
     )
     with pytest.raises(AssertionError, match="no 'Over 600 lines:' reason"):
         test_modules_and_classes_stay_small()
+
+
+def test_lazy_exports_resolve_cache_warn_and_list(tmp_path, monkeypatch) -> None:
+    """The one PEP 562 helper behind the packages' lazy names."""
+    import types
+    import warnings
+
+    from openhcs_plugins._exports import lazy_exports
+
+    package = types.ModuleType("lazy_pkg")
+    monkeypatch.setitem(sys.modules, "lazy_pkg", package)
+    package.__getattr__, package.__dir__ = lazy_exports(
+        "lazy_pkg", {"dedent": "textwrap"}, deprecated={"old": ("textwrap", "indent")}
+    )
+    import textwrap
+
+    assert package.dedent is textwrap.dedent and "dedent" in vars(package)  # cached
+    assert "dedent" in dir(package) and "old" not in dir(package)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert package.old is textwrap.indent
+    assert [w.category for w in caught] == [DeprecationWarning]
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        package.nothing  # noqa: B018

@@ -17,8 +17,9 @@ manager, execution, CLI or GUI (``tests/test_architecture.py`` checks it).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from openhcs_plugins._exports import lazy_exports
 
 if TYPE_CHECKING:  # the names as a type checker sees them; imported on first use below
     from openhcs_plugins.config.layers import SettingEntry as SettingEntry
@@ -112,14 +113,4 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -15,8 +15,7 @@ one module of this package loads only what that module needs (``inprocess`` load
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from openhcs_plugins._exports import lazy_exports
 
 #: Each public name and the module of this package it lives in.
 _LAZY: dict[str, str] = {
@@ -52,14 +51,4 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*__all__, *(k for k in globals() if not k.startswith("_"))})
+__getattr__, __dir__ = lazy_exports(__name__, {k: f".{v}" for k, v in _LAZY.items()})

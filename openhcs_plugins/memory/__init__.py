@@ -26,8 +26,9 @@ converted, a framework when its data is.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from openhcs_plugins._exports import lazy_exports
 
 if TYPE_CHECKING:  # the names as a type checker sees them; imported on first use below
     from openhcs_plugins.memory.convert import convert_memory as convert_memory
@@ -88,14 +89,4 @@ _ALSO: dict[str, str] = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name) or _ALSO.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOMES, *_ALSO})
+__getattr__, __dir__ = lazy_exports(__name__, {k: f".{v}" for k, v in {**_HOMES, **_ALSO}.items()})

@@ -21,8 +21,9 @@ package (or :mod:`.candidate` alone, as the validator does) costs nothing more.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from openhcs_plugins._exports import lazy_exports
 
 if TYPE_CHECKING:
     from openhcs_plugins.sources.archive import ArchiveSource
@@ -102,14 +103,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*__all__, *(k for k in globals() if not k.startswith("_"))})
+__getattr__, __dir__ = lazy_exports(__name__, {k: f".{v}" for k, v in _LAZY.items()})

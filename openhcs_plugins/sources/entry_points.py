@@ -119,19 +119,24 @@ def _locate_with_finders(module: str) -> Path | None:
     return Path(spec.origin)
 
 
-def _locate_from_direct_url(dist: importlib_metadata.Distribution, module: str) -> Path | None:
-    """Editable install whose finder is not active: look in the project directory itself."""
+def _editable_project_roots(dist: importlib_metadata.Distribution) -> tuple[Path, ...]:
+    """The project directory of an editable install (``direct_url.json``), and its ``src``."""
     try:
         origin = dist.origin
     except ValueError:
-        return None
+        return ()
     url = getattr(origin, "url", "") if origin is not None else ""
     if not url.startswith("file://"):
-        return None
+        return ()
     from urllib.parse import unquote, urlparse
 
     project = Path(unquote(urlparse(url).path))
-    for root in (project, project / "src"):
+    return (project, project / "src")
+
+
+def _locate_from_direct_url(dist: importlib_metadata.Distribution, module: str) -> Path | None:
+    """Editable install whose finder is not active: look in the project directory itself."""
+    for root in _editable_project_roots(dist):
         for rel in module_relpaths(module):
             if (root / rel).is_file():
                 return root / rel
@@ -180,17 +185,7 @@ def _top_level_location(dist: importlib_metadata.Distribution, name: str) -> Pat
             return Path(next(iter(spec.submodule_search_locations)))
         if spec.origin and spec.has_location:
             return Path(spec.origin)
-    try:
-        origin = dist.origin
-    except ValueError:
-        return None
-    url = getattr(origin, "url", "") if origin is not None else ""
-    if not url.startswith("file://"):
-        return None
-    from urllib.parse import unquote, urlparse
-
-    project = Path(unquote(urlparse(url).path))
-    for root in (project, project / "src"):
+    for root in _editable_project_roots(dist):
         if (root / name).is_dir():
             return root / name
         if (root / f"{name}.py").is_file():
