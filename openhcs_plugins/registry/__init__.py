@@ -19,9 +19,7 @@ manager, the CLI and the GUI import it, never the reverse.
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
+from openhcs_plugins._exports import lazy_exports
 from openhcs_plugins.registry._store import (
     ContractError,
     FunctionInfo,
@@ -62,13 +60,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # ``Loader``, the old name of :data:`Importer`, kept for one release.
-    if name == "Loader":
-        warnings.warn(
-            "openhcs_plugins.registry.Loader is deprecated, use Importer",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return Importer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ``Loader``, the old name of :data:`Importer`, kept for one release.
+__getattr__, __dir__ = lazy_exports(
+    __name__, {}, deprecated={"Loader": ("._store", "Importer")}, listed=__all__
+)

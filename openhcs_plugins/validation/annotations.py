@@ -12,7 +12,7 @@ import ast
 from typing import Any
 
 from openhcs_plugins.validation.findings import TooComplex
-from openhcs_plugins.validation.walk import CHILD_FIELDS
+from openhcs_plugins.validation.walk import push_children, subtree
 
 __all__ = ["AnnotationRules"]
 
@@ -62,12 +62,7 @@ class AnnotationRules:
                         if node.slice.elts:
                             todo.append(node.slice.elts[0])
                         continue
-                for field_name in CHILD_FIELDS.get(cls, ()):
-                    value = getattr(node, field_name)
-                    if value.__class__ is list:
-                        todo.extend(value)
-                    elif value is not None:
-                        todo.append(value)
+                push_children(node, todo)
             if roots:
                 self.run(roots)
         self._check_string_subscripts()
@@ -75,18 +70,9 @@ class AnnotationRules:
     def _check_string_subscripts(self) -> None:
         if not self.string_subscripts:
             return
-        module_level: set[int] = set()
-        todo: list[Any] = list(self.type_values)
-        while todo:
-            node = todo.pop()
-            if node.__class__ is ast.Subscript:
-                module_level.add(id(node))
-            for field_name in CHILD_FIELDS.get(node.__class__, ()):
-                value = getattr(node, field_name)
-                if value.__class__ is list:
-                    todo.extend(value)
-                elif value is not None:
-                    todo.append(value)
+        module_level = {
+            id(node) for node in subtree(self.type_values) if node.__class__ is ast.Subscript
+        }
         index = 0
         while index < len(self.string_subscripts):
             node = self.string_subscripts[index]

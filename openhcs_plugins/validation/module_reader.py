@@ -17,7 +17,7 @@ from typing import Any
 
 from openhcs_plugins.validation.facts import ModuleFacts
 from openhcs_plugins.validation.policy import DECORATOR_MODULES, MEMORY_DECORATOR_NAMES
-from openhcs_plugins.validation.walk import CHILD_FIELDS
+from openhcs_plugins.validation.walk import subtree
 
 __all__ = ["ModuleReader"]
 
@@ -50,17 +50,9 @@ class ModuleReader:
             elif cls is ast.FunctionDef or cls is ast.AsyncFunctionDef:
                 decorators.extend(stmt.decorator_list)
             elif cls is ast.Assign or cls is ast.AnnAssign or cls is ast.AugAssign:
-                todo: list[Any] = list(stmt.targets if cls is ast.Assign else [stmt.target])
-                while todo:
-                    node = todo.pop()
+                for node in subtree(stmt.targets if cls is ast.Assign else [stmt.target]):
                     if node.__class__ is ast.Name:
                         lines.setdefault(node.id, stmt.lineno)
-                    for field_name in CHILD_FIELDS.get(node.__class__, ()):
-                        value = getattr(node, field_name)
-                        if value.__class__ is list:
-                            todo.extend(value)
-                        elif value is not None:
-                            todo.append(value)
         return imported, lines, import_nodes, decorators
 
     def module_facts(self: Any) -> ModuleFacts:
@@ -111,17 +103,7 @@ class ModuleReader:
         if not outside:
             return False
         # a use inside a top-level decorator's arguments: look there (a few nodes) to be sure
-        inside: set[int] = set()
-        todo: list[Any] = list(decorators)
-        while todo:
-            node = todo.pop()
-            inside.add(id(node))
-            for field_name in CHILD_FIELDS.get(node.__class__, ()):
-                value = getattr(node, field_name)
-                if value.__class__ is list:
-                    todo.extend(value)
-                elif value is not None:
-                    todo.append(value)
+        inside = {id(node) for node in subtree(decorators)}
         return any(id(node) not in inside for node in outside)
 
 

@@ -13,7 +13,7 @@ import ast
 from typing import Any
 
 from openhcs_plugins.validation.text import norm, snippet_of
-from openhcs_plugins.validation.walk import CHILD_FIELDS, DEF_NODES
+from openhcs_plugins.validation.walk import CHILD_FIELDS, DEF_NODES, push_children
 
 __all__ = ["StatementRules"]
 
@@ -190,12 +190,7 @@ class StatementRules:
                 continue
             if cls in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar) and node.name:
                 self._module_binding(node.name, "assign", None, node.lineno)
-            for field_name in CHILD_FIELDS.get(cls, ()):
-                value = getattr(node, field_name, None)
-                if value.__class__ is list:
-                    todo.extend(value)
-                elif value is not None:
-                    todo.append(value)
+            push_children(node, todo)
 
     def _class(self, node: ast.ClassDef, depth: int, push: Any) -> bool:
         scope = self.scope.get(id(node), "nested")
@@ -325,12 +320,7 @@ class StatementRules:
                         "Keep definition-time values to constants; compute inside the function.",
                     )
                     continue
-                for field_name in CHILD_FIELDS[cls]:
-                    value = getattr(node, field_name)
-                    if value.__class__ is list:
-                        todo.extend(value)
-                    elif value is not None:
-                        todo.append(value)
+                push_children(node, todo)
 
 
 def _statement_word(stmt: ast.AST) -> str:

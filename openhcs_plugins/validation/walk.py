@@ -12,6 +12,7 @@ run afterwards. The node handlers live in the rule modules; the assembled pass
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from openhcs_plugins.validation.findings import Finding, TooComplex
@@ -52,6 +53,25 @@ def _child_fields() -> dict[type, tuple[str, ...]]:
 
 
 CHILD_FIELDS = _child_fields()
+
+
+def push_children(node: Any, todo: list[Any]) -> None:
+    """Put the child nodes of ``node`` on ``todo`` (an iterative walk's stack)."""
+    for field_name in CHILD_FIELDS.get(node.__class__, ()):
+        value = getattr(node, field_name, None)
+        if value.__class__ is list:
+            todo.extend(value)
+        elif value is not None:
+            todo.append(value)
+
+
+def subtree(roots: Iterable[Any]) -> Iterator[Any]:
+    """Every node under ``roots``, the roots included, depth first and without recursion."""
+    todo = list(roots)
+    while todo:
+        node = todo.pop()
+        yield node
+        push_children(node, todo)
 
 
 DEF_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
