@@ -293,9 +293,11 @@ def _summary(runs: list[dict]) -> dict:
 
 
 def fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
-    """Least squares ``y = a + b x``; returns a, b, r^2."""
+    """Least squares ``y = a + b x``; returns a, b, r^2 (a flat line through one point)."""
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     sxx = sum((x - mx) ** 2 for x in xs)
+    if not sxx:  # one size only (--sizes 200): nothing to fit
+        return my, 0.0, 1.0
     b = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
     a = my - b * mx
     ss_res = sum((y - (a + b * x)) ** 2 for x, y in zip(xs, ys, strict=True))

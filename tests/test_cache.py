@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from plugin_packages import FILTERS_V1, SINGLE, build_wheels, install_target, on_sys_path, pip
 
@@ -275,7 +276,7 @@ def test_corrupt_cache_is_rebuilt_not_trusted(site: Path, folder: Path, counted:
     _, first = _load(folder)
     path = cache.cache_file(load_settings().cache_path())
     data = json.loads(path.read_text())
-    data["entry_points"][0]["functions"][0]["parameters"] = "garbage"
+    data["entry_points"][0]["functions"][0][5] = "garbage"  # the parameter rows
     path.write_text(json.dumps(data))
     counted.clear()
     _, report = _load(folder)
@@ -314,3 +315,103 @@ def test_other_trust_settings_do_not_use_the_cache(
     _, report = _load(folder, settings=load_settings(trust__folder="strict"))
     assert report.cache == "cold"
     assert str(folder / "alpha.py") in counted
+
+
+# -- folder files listed by their stamp ---------------------------------------------------------
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Folder files whose text was read (a counting wrapper around the real reader)."""
+    from openhcs_plugins.sources import folder as folder_module
+
+    calls: list[str] = []
+    real = folder_module.read_source
+
+    def counting(path):
+        calls.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(folder_module, "read_source", counting)
+    return calls
+
+
+def _age(folder: Path, monkeypatch: pytest.MonkeyPatch, window_s: float = 0.05) -> None:
+    """Make the racy window short and wait it out, so the files' stamps are trusted."""
+    import time
+
+    monkeypatch.setattr(cache, "_RACY_NS", int(window_s * 1e9))
+    time.sleep(window_s * 2)
+
+
+def test_a_warm_listing_does_not_read_files_whose_stamp_is_unchanged(
+    folder: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _age(folder, monkeypatch)
+    _, cold = _load(folder, include_entry_points=False)
+    assert sorted(reads) == [str(folder / "alpha.py"), str(folder / "beta.py")]
+    reads.clear()
+    registry, warm = _load(folder, include_entry_points=False)
+    assert warm.cache == "warm" and reads == []
+    assert sorted(warm.registered) == sorted(cold.registered)
+    # The text is read (and checked against the validated sha256) when the function first runs.
+    out = registry.call("openhcs:alpha", np.ones((1, 2, 2), dtype=np.float32))
+    assert reads == [str(folder / "alpha.py")]
+    assert float(out.max()) == 2.0
+
+
+def test_a_file_modified_within_the_racy_window_is_read_every_time(
+    folder: Path, reads: list[str]
+) -> None:
+    # Just written: within the default two-second window, so no stamp is trusted yet.
+    _load(folder, include_entry_points=False)
+    reads.clear()
+    _, report = _load(folder, include_entry_points=False)
+    assert sorted(reads) == [str(folder / "alpha.py"), str(folder / "beta.py")]
+    assert report.cache == "warm"  # read and hashed, but not validated again
+
+
+def test_a_same_size_rewrite_with_the_old_mtime_is_noticed(
+    folder: Path, reads: list[str], counted: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    _age(folder, monkeypatch)
+    _load(folder, include_entry_points=False)
+    beta = folder / "beta.py"
+    before = beta.stat()
+    text = beta.read_text(encoding="utf-8")
+    beta.write_text(text.replace("2.0", "7.0"), encoding="utf-8")  # same size
+    os.utime(beta, ns=(before.st_atime_ns, before.st_mtime_ns))  # mtime put back
+    assert beta.stat().st_size == before.st_size
+    _age(folder, monkeypatch)
+    reads.clear()
+    counted.clear()
+    registry, _ = _load(folder, include_entry_points=False)
+    assert reads == [str(beta)] and counted == [str(beta)]  # the change time gave it away
+    assert registry.info("openhcs:beta").parameters[1].default == "7.0"
+
+
+def test_a_file_changed_after_a_stamp_listing_is_not_run_unvalidated(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openhcs_plugins.loading.register import SourceChangedError
+    from openhcs_plugins.registry import FunctionLoadError
+
+    _age(folder, monkeypatch)
+    _load(folder, include_entry_points=False)
+    registry, _ = _load(folder, include_entry_points=False)  # alpha listed by its stamp
+    alpha = folder / "alpha.py"
+    alpha.write_text(
+        NUMPY_FUNCTION.format(name="alpha").replace("image * gain", "image * 0"), encoding="utf-8"
+    )
+    with pytest.raises(FunctionLoadError) as info:
+        registry.call("openhcs:alpha", np.ones((1, 2, 2), dtype=np.float32))
+    message = str(info.value)
+    assert str(alpha) in message and "changed after it was listed" in message
+    assert "openhcs-plugins list" in message
+    assert isinstance(info.value.__cause__, SourceChangedError)
+    # Listed again, the new text is validated and runs.
+    registry, _ = _load(folder, include_entry_points=False)
+    out = registry.call("openhcs:alpha", np.ones((1, 2, 2), dtype=np.float32))
+    assert float(out.max()) == 0.0

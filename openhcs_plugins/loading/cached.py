@@ -2,8 +2,9 @@
 
 A warm start reads the discovery cache (:mod:`openhcs_plugins.sources.cache`) and parses
 nothing: the entry-point section is used while the environment fingerprint matches (a module
-file whose stamp changed is examined again alone), a folder file's record while its sha256
-matches. :func:`validator_key` names the code and settings that decide what discovery finds, so a
+file whose stamp changed is examined again alone), a folder file's record while its stamp is
+unchanged (the file is not even read) or, once read, while its sha256 matches.
+:func:`validator_key` names the code and settings that decide what discovery finds, so a
 cache written by other code or settings is not used. It imports :mod:`openhcs_plugins.sources`
 and :mod:`.discovery`; the entry-point source and :mod:`.examine` (the validator) only on a
 cache miss.
@@ -152,20 +153,36 @@ def _discover_folder(
     folder: Path, trust: TrustLevel, policy: Any, state: _cache.CacheState | None, found: Found
 ) -> None:
     cached = state.folder if state is not None else {}
-    for item in FolderSource(folder, trust).candidates():
+    source = FolderSource(folder, trust)
+    for path in source.files():
+        try:
+            stamp = _cache.folder_stamp(os.stat(path))  # before the text is read
+        except OSError:
+            stamp = None
+        record = cached.get(str(path))
+        if record is not None and stamp is not None:
+            try:
+                found.folder.append(Discovery.from_stamped_record(path, trust, record, stamp))
+            except (KeyError, TypeError, ValueError, IndexError):
+                pass  # changed, other trust level, or a malformed record: read the file
+            else:
+                found.reused = True
+                continue
+        item = source.candidate(path)
         if isinstance(item, Problem):
             found.folder_problems.append(item)
             continue
-        record = cached.get(str(item.path))
         if record is not None:
             try:
-                found.folder.append(Discovery.from_record(item, record))
+                found.folder.append(Discovery.from_record(item, record, stamp))
             except (KeyError, TypeError, ValueError, IndexError):
                 pass  # changed file, other trust level, or a malformed record: validate again
             else:
                 found.reused = True
+                if stamp is not None and record.get("stamp") != list(stamp):
+                    found.changed = True  # the same text, touched: record the new stamp
                 continue
-        found.folder.append(_examine(item, policy))
+        found.folder.append(replace(_examine(item, policy), stamp=stamp))
         found.misses += 1
         found.changed = True
     prefix = str(folder) + os.sep

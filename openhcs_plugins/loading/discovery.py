@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from openhcs_plugins.sources import cache as _cache
-from openhcs_plugins.sources.candidate import Candidate, SourceKind, StaticFunction, TrustLevel
+from openhcs_plugins.sources.candidate import (
+    OPENHCS_NAMESPACE,
+    Candidate,
+    SourceKind,
+    StaticFunction,
+    TrustLevel,
+)
 from openhcs_plugins.sources.problem import Problem
 
 __all__ = ["Discovery"]
@@ -22,15 +28,17 @@ class Discovery:
     """What examining one candidate found: the functions to register, and what is wrong.
 
     Built by :func:`examine` or rebuilt from the cache (then ``candidate.text`` is empty for
-    packages: their code is imported by module name, never executed from text).
+    packages: their code is imported by module name, never executed from text; and for a folder
+    file whose stamp is unchanged: its text is read and checked when it first runs).
     """
 
     candidate: Candidate
     functions: tuple[StaticFunction, ...] = ()
     problems: tuple[Problem, ...] = ()
     warnings: tuple[Problem, ...] = ()
-    #: ``(mtime_ns, size)`` of the source file when it was read (packages only).
-    stamp: tuple[int, int] | None = None
+    #: the source file's stamp when it was read: ``(mtime_ns, size)`` for a package's module,
+    #: :func:`~openhcs_plugins.sources.cache.folder_stamp` for a folder file (None: too recent).
+    stamp: tuple[int, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, candidate included (the entry-point section of the cache)."""
@@ -60,16 +68,19 @@ class Discovery:
             "source": self.candidate.source.value,
             "trust": self.candidate.trust.value,
             "sha256": self.candidate.sha256,
+            "stamp": list(self.stamp) if self.stamp is not None else None,
             "functions": [_cache.function_to_dict(f) for f in self.functions],
             "problems": [p.to_dict() for p in self.problems],
             "warnings": [w.to_dict() for w in self.warnings],
         }
 
     @classmethod
-    def from_record(cls, candidate: Candidate, data: dict[str, Any]) -> Discovery:
+    def from_record(
+        cls, candidate: Candidate, data: dict[str, Any], stamp: tuple[int, ...] | None = None
+    ) -> Discovery:
         """What the cache recorded about ``candidate`` (same source, trust and sha256), or a
         ``ValueError``/``KeyError``/``TypeError`` when the record does not match or is
-        malformed."""
+        malformed. ``stamp`` is the file's stamp now (kept for the next listing)."""
         if (
             data["source"] != candidate.source.value
             or data["trust"] != candidate.trust.value
@@ -81,7 +92,36 @@ class Discovery:
             functions=tuple(map(_cache.function_from_dict, data["functions"])),
             problems=tuple(map(Problem.from_dict, data["problems"])),
             warnings=tuple(map(Problem.from_dict, data["warnings"])),
+            stamp=stamp,
         )
+
+    @classmethod
+    def from_stamped_record(
+        cls,
+        path: Path,
+        trust: TrustLevel,
+        data: dict[str, Any],
+        stamp: tuple[int, ...],
+    ) -> Discovery:
+        """The cache's record of the folder file ``path`` when its stamp is still ``stamp``: the
+        file is not read. Its candidate has no text, only the recorded sha256; the text is read
+        and checked against it when a function of the file first runs
+        (:func:`openhcs_plugins.loading.register.importer_for`)."""
+        recorded = data["stamp"]
+        if type(recorded) is not list or tuple(recorded) != stamp:
+            raise ValueError("the file changed")
+        sha256 = data["sha256"]
+        if type(sha256) is not str or len(sha256) != 64:
+            raise TypeError("malformed record")
+        candidate = Candidate(
+            source=SourceKind.FOLDER,
+            namespace=OPENHCS_NAMESPACE,
+            text="",
+            trust=trust,
+            path=path,
+            sha256=sha256,
+        )
+        return cls.from_record(candidate, data, stamp)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], text: str = "") -> Discovery:

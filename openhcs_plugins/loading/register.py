@@ -40,10 +40,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PluginImportError",
+    "SourceChangedError",
     "importer_for",
     "module_importer",
     "register_discoveries",
     "register_found",
+    "validated_text",
     "verify",
 ]
 
@@ -94,18 +96,52 @@ def module_importer(candidate: Candidate) -> Callable[[StaticFunction], Importer
     return importer_for
 
 
+class SourceChangedError(OpenHCSPluginsError, RuntimeError):
+    """A folder file changed between the listing that validated it and the first use of one of
+    its functions (``subject``: the file). Its new text is not run before it is validated."""
+
+    def __init__(self, candidate: Candidate, sha256: str) -> None:
+        self.subject = str(candidate.path)
+        self.path = str(candidate.path)
+        self.hint = "list the functions again (`openhcs-plugins list`), then call it again"
+        super().__init__(
+            f"{candidate.path} changed after it was listed (sha256 {candidate.sha256[:12]} when "
+            f"validated, {sha256[:12]} now), so its new text has not been validated; "
+            f"{self.hint}"
+        )
+
+
+def validated_text(candidate: Candidate) -> Candidate:
+    """``candidate`` with its text: a folder file listed from the cache by its stamp was not
+    read; read it now and check that it is the text the cache recorded as validated
+    (:class:`SourceChangedError` otherwise)."""
+    if candidate.text or candidate.path is None:
+        return candidate
+    from openhcs_plugins.sources.candidate import sha256_text
+    from openhcs_plugins.sources.folder import read_source
+
+    text = read_source(candidate.path)
+    sha256 = sha256_text(text)
+    if sha256 != candidate.sha256:
+        raise SourceChangedError(candidate, sha256)
+    return replace(candidate, text=text)
+
+
+#: Guards the first use of every folder file (made lazily: a listing makes one per file).
+_FIRST_USE = threading.Lock()
+
+
 def _folder_importer_for(candidate: Candidate) -> Callable[[StaticFunction], Importer]:
     """The executor's ``folder_importer``, made on the first use of one of the file's functions
     (a listing never runs folder code, so it does not import the executor)."""
-    lock = threading.Lock()
     made: list[Callable[[StaticFunction], Importer]] = []
 
     def factory() -> Callable[[StaticFunction], Importer]:
-        with lock:  # one factory per file: it executes the file once for all its functions
+        with _FIRST_USE:  # one factory per file: it executes the file once for all its functions
             if not made:
                 from openhcs_plugins.execution.dispatch import folder_importer
 
-                made.append(folder_importer(candidate))
+                made.append(folder_importer(validated_text(candidate)))
             return made[0]
 
     def importer_for(function: StaticFunction) -> Importer:

@@ -204,6 +204,10 @@ def check_result(key: str, contract: str, image: Any, result: Any) -> None:
 Importer = Callable[[], Callable[..., Any]]
 
 
+#: Guards the making of an entry's own lock on its first load.
+_ENTRY_LOCKS = threading.Lock()
+
+
 class RegistryEntry:
     """A registered function: its info, and its code once loaded (by its :data:`Importer`)."""
 
@@ -230,7 +234,7 @@ class RegistryEntry:
         self.info = info
         self._importer = importer
         self._func = func
-        self._lock = threading.Lock()
+        self._lock: threading.Lock | None = None  # made on first load (a listing makes 1,000s)
         self.error: str | None = None
 
     @property
@@ -249,6 +253,10 @@ class RegistryEntry:
         func = self._func
         if func is not None:
             return func
+        if self._lock is None:
+            with _ENTRY_LOCKS:
+                if self._lock is None:
+                    self._lock = threading.Lock()
         with self._lock:
             if self._func is not None:
                 return self._func

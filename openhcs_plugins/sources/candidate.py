@@ -82,11 +82,16 @@ class ParameterInfo:
     annotation: str | None = None
 
     def render(self) -> str:
-        text = {"VAR_POSITIONAL": "*", "VAR_KEYWORD": "**"}.get(self.kind, "") + self.name
-        if self.annotation is not None:
-            text += f": {self.annotation}"
-        if self.default is not None:
-            text += f" = {self.default}" if self.annotation is not None else f"={self.default}"
+        """``name: annotation = default`` as in a signature (made once per object: equal
+        parameters read from the cache share one object)."""
+        text = self.__dict__.get("_rendered")
+        if text is None:
+            text = {"VAR_POSITIONAL": "*", "VAR_KEYWORD": "**"}.get(self.kind, "") + self.name
+            if self.annotation is not None:
+                text += f": {self.annotation}"
+            if self.default is not None:
+                text += f" = {self.default}" if self.annotation is not None else f"={self.default}"
+            self.__dict__["_rendered"] = text  # not a field: equality and hashing ignore it
         return text
 
 
