@@ -415,3 +415,43 @@ def test_a_file_changed_after_a_stamp_listing_is_not_run_unvalidated(
     registry, _ = _load(folder, include_entry_points=False)
     out = registry.call("openhcs:alpha", np.ones((1, 2, 2), dtype=np.float32))
     assert float(out.max()) == 0.0
+
+
+def test_another_folders_records_survive_a_listing_with_their_parameters(
+    tmp_path: Path, counted: list[str]
+) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder, name, gain in ((one, "first", "3.5"), (two, "second", "4.5")):
+        folder.mkdir()
+        (folder / f"{name}.py").write_text(
+            NUMPY_FUNCTION.format(name=name).replace("2.0", gain), encoding="utf-8"
+        )
+    _load(one, include_entry_points=False)
+    _load(two, include_entry_points=False)  # rewrites the file: one's records are carried over
+    counted.clear()
+    registry, report = _load(one, include_entry_points=False)
+    assert report.cache == "warm" and counted == []
+    assert registry.info("openhcs:first").parameters[1].render() == "gain: float = 3.5"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data.update(parameters="garbage"),
+        lambda data: data.update(parameters=[["image", "POSITIONAL_OR_KEYWORD", 3, None]]),
+        lambda data: next(iter(data["folder"].values()))["functions"][0].__setitem__(5, [99]),
+    ],
+    ids=["table-not-a-list", "row-of-wrong-types", "position-out-of-range"],
+)
+def test_a_damaged_parameter_table_is_rebuilt_not_trusted(
+    folder: Path, counted: list[str], damage
+) -> None:
+    cold_registry, _ = _load(folder, include_entry_points=False)
+    path = cache.cache_file(load_settings().cache_path())
+    data = json.loads(path.read_text())
+    damage(data)
+    path.write_text(json.dumps(data))
+    counted.clear()
+    registry, report = _load(folder, include_entry_points=False)
+    assert counted  # something was validated again
+    assert [i.to_dict() for i in registry.infos()] == [i.to_dict() for i in cold_registry.infos()]

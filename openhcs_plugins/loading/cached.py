@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from openhcs_plugins.loading.configured import current_settings
 from openhcs_plugins.loading.discovery import Discovery
 from openhcs_plugins.sources import cache as _cache
-from openhcs_plugins.sources.candidate import Candidate, TrustLevel
+from openhcs_plugins.sources.candidate import Candidate, ParameterInfo, TrustLevel
 from openhcs_plugins.sources.folder import FolderSource, read_source
 from openhcs_plugins.sources.problem import Problem
 
@@ -87,11 +87,15 @@ class Found:
 
 
 def _entry_points_from_cache(
-    state: _cache.CacheState, trust: TrustLevel, policy: Any, found: Found
+    state: _cache.CacheState,
+    parameters: list[ParameterInfo],
+    trust: TrustLevel,
+    policy: Any,
+    found: Found,
 ) -> bool:
     """Rebuild the entry-point discoveries from the cache; False when it cannot be used."""
     try:
-        discoveries = [Discovery.from_dict(d) for d in state.entry_points]
+        discoveries = [Discovery.from_dict(d, parameters) for d in state.entry_points]
         problems = [Problem.from_dict(p) for p in state.entry_point_problems]
     except (KeyError, TypeError, ValueError, IndexError):
         return False
@@ -150,7 +154,12 @@ def _discover_entry_points(trust: TrustLevel, policy: Any, found: Found) -> None
 
 
 def _discover_folder(
-    folder: Path, trust: TrustLevel, policy: Any, state: _cache.CacheState | None, found: Found
+    folder: Path,
+    trust: TrustLevel,
+    policy: Any,
+    state: _cache.CacheState | None,
+    parameters: list[ParameterInfo],
+    found: Found,
 ) -> None:
     cached = state.folder if state is not None else {}
     source = FolderSource(folder, trust)
@@ -162,7 +171,9 @@ def _discover_folder(
         record = cached.get(str(path))
         if record is not None and stamp is not None:
             try:
-                found.folder.append(Discovery.from_stamped_record(path, trust, record, stamp))
+                found.folder.append(
+                    Discovery.from_stamped_record(path, trust, record, parameters, stamp)
+                )
             except (KeyError, TypeError, ValueError, IndexError):
                 pass  # changed, other trust level, or a malformed record: read the file
             else:
@@ -174,7 +185,7 @@ def _discover_folder(
             continue
         if record is not None:
             try:
-                found.folder.append(Discovery.from_record(item, record, stamp))
+                found.folder.append(Discovery.from_record(item, record, parameters, stamp))
             except (KeyError, TypeError, ValueError, IndexError):
                 pass  # changed file, other trust level, or a malformed record: validate again
             else:
@@ -219,20 +230,26 @@ def discover(
     state = _cache.read_cache(cache_path) if use_cache and not refresh else None
     if state is not None and state.validator != key:
         state = None
+    parameters: list[ParameterInfo] = []
+    if state is not None:
+        try:
+            parameters = _cache.ParameterTable.read(state.parameters)
+        except (TypeError, ValueError):
+            state = None  # a malformed table: nothing in the file can be read
     found = Found()
     ep_state_valid = False
     fingerprint = ""
     if include_entry_points:
         fingerprint = _cache.environment_fingerprint([key])
         if state is not None and state.fingerprint == fingerprint:
-            ep_state_valid = _entry_points_from_cache(state, ep_trust, policy, found)
+            ep_state_valid = _entry_points_from_cache(state, parameters, ep_trust, policy, found)
             if not ep_state_valid:
                 found.entry_points.clear()
                 found.entry_point_problems.clear()
         if not ep_state_valid:
             _discover_entry_points(ep_trust, policy, found)
     if folder is not None:
-        _discover_folder(folder, folder_trust, policy, state, found)
+        _discover_folder(folder, folder_trust, policy, state, parameters, found)
     if use_cache and found.changed:
         _save(found, state, key, fingerprint, folder, include_entry_points, cache_path)
     if not use_cache:
@@ -255,27 +272,48 @@ def _save(
     include_entry_points: bool,
     cache_path: Path,
 ) -> None:
-    """Write what was found over ``state`` (the sections not looked at now are kept)."""
+    """Write what was found over ``state`` (the sections not looked at now are kept, their
+    parameters moved into the new table)."""
+    table = _cache.ParameterTable()
     new_state = _cache.CacheState(validator=key)
     if state is not None:
-        new_state.folder = dict(state.folder)
+        old = _cache.ParameterTable.read(state.parameters)  # read once already: it is valid
         new_state.fingerprint = state.fingerprint
-        new_state.entry_points = list(state.entry_points)
         new_state.entry_point_problems = list(state.entry_point_problems)
+        if not include_entry_points:
+            moved = (_moved(r, old, table) for r in state.entry_points)
+            new_state.entry_points = [r for r in moved if r is not None]
+        prefix = str(folder) + os.sep if folder is not None else None
+        for path, record in state.folder.items():
+            if prefix is not None and path.startswith(prefix):
+                continue  # this folder's records are written from what was found now
+            kept = _moved(record, old, table)
+            if kept is not None:
+                new_state.folder[path] = kept
     if include_entry_points:
         new_state.fingerprint = fingerprint
-        new_state.entry_points = [d.to_dict() for d in found.entry_points]
+        new_state.entry_points = [d.to_dict(table) for d in found.entry_points]
         new_state.entry_point_problems = [p.to_dict() for p in found.entry_point_problems]
     if folder is not None:
-        folder_prefix = str(folder) + os.sep
-        new_state.folder = {
-            path: record
-            for path, record in new_state.folder.items()
-            if not path.startswith(folder_prefix)
-        }
         for d in found.folder:
-            new_state.folder[str(d.candidate.path)] = d.to_record()
+            new_state.folder[str(d.candidate.path)] = d.to_record(table)
+    new_state.parameters = table.rows
     _cache.write_cache(new_state, cache_path)
+
+
+def _moved(
+    record: dict[str, Any], old: list[ParameterInfo], table: _cache.ParameterTable
+) -> dict[str, Any] | None:
+    """A record kept from the old file, its parameter positions rewritten for ``table``; None
+    for a malformed record (it is read and validated again next time)."""
+    try:
+        functions = [
+            [*row[:5], table.indices(old[i] for i in row[5]), *row[6:]]
+            for row in record["functions"]
+        ]
+    except (KeyError, TypeError, IndexError):
+        return None
+    return {**record, "functions": functions}
 
 
 def discovery_cache_info(settings: Settings | None = None) -> _cache.CacheInfo:

@@ -14,6 +14,7 @@ from openhcs_plugins.sources import cache as _cache
 from openhcs_plugins.sources.candidate import (
     OPENHCS_NAMESPACE,
     Candidate,
+    ParameterInfo,
     SourceKind,
     StaticFunction,
     TrustLevel,
@@ -40,8 +41,9 @@ class Discovery:
     #: :func:`~openhcs_plugins.sources.cache.folder_stamp` for a folder file (None: too recent).
     stamp: tuple[int, ...] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, candidate included (the entry-point section of the cache)."""
+    def to_dict(self, table: _cache.ParameterTable) -> dict[str, Any]:
+        """JSON-ready form, candidate included (the entry-point section of the cache); the
+        parameters go into ``table``."""
         c = self.candidate
         return {
             "source": c.source.value,
@@ -56,12 +58,12 @@ class Discovery:
             "entry_point": c.entry_point,
             "sha256": c.sha256,
             "stamp": list(self.stamp) if self.stamp is not None else None,
-            "functions": [_cache.function_to_dict(f) for f in self.functions],
+            "functions": [_cache.function_to_dict(f, table) for f in self.functions],
             "problems": [p.to_dict() for p in self.problems],
             "warnings": [w.to_dict() for w in self.warnings],
         }
 
-    def to_record(self) -> dict[str, Any]:
+    def to_record(self, table: _cache.ParameterTable) -> dict[str, Any]:
         """The folder section's record: what :meth:`from_record` checks and reads, no more (the
         candidate itself is read from the file again, and the path is the record's key)."""
         return {
@@ -69,18 +71,23 @@ class Discovery:
             "trust": self.candidate.trust.value,
             "sha256": self.candidate.sha256,
             "stamp": list(self.stamp) if self.stamp is not None else None,
-            "functions": [_cache.function_to_dict(f) for f in self.functions],
+            "functions": [_cache.function_to_dict(f, table) for f in self.functions],
             "problems": [p.to_dict() for p in self.problems],
             "warnings": [w.to_dict() for w in self.warnings],
         }
 
     @classmethod
     def from_record(
-        cls, candidate: Candidate, data: dict[str, Any], stamp: tuple[int, ...] | None = None
+        cls,
+        candidate: Candidate,
+        data: dict[str, Any],
+        parameters: list[ParameterInfo],
+        stamp: tuple[int, ...] | None = None,
     ) -> Discovery:
         """What the cache recorded about ``candidate`` (same source, trust and sha256), or a
-        ``ValueError``/``KeyError``/``TypeError`` when the record does not match or is
-        malformed. ``stamp`` is the file's stamp now (kept for the next listing)."""
+        ``ValueError``/``KeyError``/``TypeError``/``IndexError`` when the record does not
+        match or is malformed. ``parameters``: the cache's parameter table; ``stamp``: the
+        file's stamp now (kept for the next listing)."""
         if (
             data["source"] != candidate.source.value
             or data["trust"] != candidate.trust.value
@@ -89,7 +96,7 @@ class Discovery:
             raise ValueError("the record is about other code")
         return cls(
             candidate=candidate,
-            functions=tuple(map(_cache.function_from_dict, data["functions"])),
+            functions=tuple(_cache.function_from_dict(f, parameters) for f in data["functions"]),
             problems=tuple(map(Problem.from_dict, data["problems"])),
             warnings=tuple(map(Problem.from_dict, data["warnings"])),
             stamp=stamp,
@@ -101,6 +108,7 @@ class Discovery:
         path: Path,
         trust: TrustLevel,
         data: dict[str, Any],
+        parameters: list[ParameterInfo],
         stamp: tuple[int, ...],
     ) -> Discovery:
         """The cache's record of the folder file ``path`` when its stamp is still ``stamp``: the
@@ -121,10 +129,12 @@ class Discovery:
             path=path,
             sha256=sha256,
         )
-        return cls.from_record(candidate, data, stamp)
+        return cls.from_record(candidate, data, parameters, stamp)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], text: str = "") -> Discovery:
+    def from_dict(
+        cls, data: dict[str, Any], parameters: list[ParameterInfo], text: str = ""
+    ) -> Discovery:
         """Inverse of :meth:`to_dict`; raises on malformed data (the cache is then rebuilt)."""
         path = data["path"]
         candidate = Candidate(
@@ -144,7 +154,7 @@ class Discovery:
         stamp = data["stamp"]
         return cls(
             candidate=candidate,
-            functions=tuple(map(_cache.function_from_dict, data["functions"])),
+            functions=tuple(_cache.function_from_dict(f, parameters) for f in data["functions"]),
             problems=tuple(map(Problem.from_dict, data["problems"])),
             warnings=tuple(map(Problem.from_dict, data["warnings"])),
             stamp=(int(stamp[0]), int(stamp[1])) if stamp is not None else None,

@@ -47,6 +47,7 @@ __all__ = [
     "NO_CACHE_ENV",
     "CacheInfo",
     "CacheState",
+    "ParameterTable",
     "cache_dir",
     "cache_disabled",
     "cache_file",
@@ -194,34 +195,73 @@ def environment_fingerprint(extra: Iterable[str] = ()) -> str:
     return digest.hexdigest()
 
 
-def function_to_dict(function: StaticFunction) -> list[Any]:
+class ParameterTable:
+    """The cache file's table of parameters: each distinct parameter is written once, and
+    function records name theirs by position in the table (``image`` is in every function; a
+    warm start of 2,000 functions decodes a few hundred parameter rows, not 8,000).
+
+    Writing: :meth:`index` gives a parameter's position, :attr:`rows` the table. Reading:
+    :meth:`read` checks the rows and makes one :class:`ParameterInfo` per row.
+    """
+
+    def __init__(self) -> None:
+        self._index: dict[tuple[str, str, str | None, str | None], int] = {}
+        self.rows: list[list[str | None]] = []
+
+    def index(self, name: str, kind: str, default: str | None, annotation: str | None) -> int:
+        key = (name, kind, default, annotation)
+        position = self._index.get(key)
+        if position is None:
+            position = self._index[key] = len(self.rows)
+            self.rows.append([name, kind, default, annotation])
+        return position
+
+    def indices(self, parameters: Iterable[ParameterInfo]) -> list[int]:
+        return [self.index(p.name, p.kind, p.default, p.annotation) for p in parameters]
+
+    @staticmethod
+    def read(rows: Any) -> list[ParameterInfo]:
+        """The parameters of a table read from a file; ``TypeError``/``ValueError`` when a row
+        is malformed (the caller then rebuilds the cache)."""
+        if type(rows) is not list:
+            raise TypeError("malformed parameter table")
+        parameters = []
+        for row in rows:
+            name, kind, default, annotation = row
+            if not (
+                type(name) is str
+                and type(kind) is str
+                and (default is None or type(default) is str)
+                and (annotation is None or type(annotation) is str)
+            ):
+                raise TypeError("malformed parameter record")
+            parameters.append(ParameterInfo(name, kind, default, annotation))
+        return parameters
+
+
+def function_to_dict(function: StaticFunction, table: ParameterTable) -> list[Any]:
     """The cache's form of a :class:`StaticFunction`: one positional row (no key names, so a
     warm start decodes half the bytes): ``[name, line, input_memory_type, output_memory_type,
-    contract, [[name, kind, default, annotation], ...], doc, static_signature]``."""
+    contract, [parameter positions in table], doc, static_signature]``."""
     return [
         function.name,
         function.line,
         function.input_memory_type,
         function.output_memory_type,
         function.contract,
-        [[p.name, p.kind, p.default, p.annotation] for p in function.parameters],
+        table.indices(function.parameters),
         function.doc,
         function.static_signature,
     ]
 
 
-def function_from_dict(
-    data: list[Any], _parameters: dict[tuple[Any, ...], ParameterInfo] | None = None
-) -> StaticFunction:
-    """Inverse of :func:`function_to_dict`; raises ``KeyError``/``TypeError``/``ValueError`` on
-    anything malformed (the caller then rebuilds the cache).
-
-    Equal parameter rows share one :class:`ParameterInfo` (``image`` is in every function): a
-    warm start of 2,000 functions makes a few hundred parameter objects, not 8,000.
-    """
+def function_from_dict(data: Any, parameters: list[ParameterInfo]) -> StaticFunction:
+    """Inverse of :func:`function_to_dict` (``parameters``: the table read by
+    :meth:`ParameterTable.read`); raises ``KeyError``/``TypeError``/``ValueError``/
+    ``IndexError`` on anything malformed (the caller then rebuilds the cache)."""
     if type(data) is not list or len(data) != 8:
         raise TypeError("malformed function record")
-    name, line, input_type, output_type, contract, rows, doc, static = data
+    name, line, input_type, output_type, contract, positions, doc, static = data
     if not (
         type(name) is str
         and type(input_type) is str
@@ -230,32 +270,22 @@ def function_from_dict(
         and type(doc) is str
         and type(line) is int
         and type(static) is bool
-        and type(rows) is list
+        and type(positions) is list
     ):
         raise TypeError("malformed function record")
-    memo = _PARAMETERS if _parameters is None else _parameters
-    parameters = []
-    for row in rows:
-        key = tuple(row) if type(row) is list else None
-        parameter = memo.get(key) if key is not None else None
-        if parameter is None:
-            p_name, kind, default, annotation = row
-            if not (
-                type(p_name) is str
-                and type(kind) is str
-                and (default is None or type(default) is str)
-                and (annotation is None or type(annotation) is str)
-            ):
-                raise TypeError("malformed parameter record")
-            parameter = memo[key] = ParameterInfo(p_name, kind, default, annotation)
-        parameters.append(parameter)
+    for position in positions:
+        if type(position) is not int or position < 0:
+            raise TypeError("malformed parameter position")
     return StaticFunction(
-        name, line, input_type, output_type, contract, tuple(parameters), doc, static
+        name,
+        line,
+        input_type,
+        output_type,
+        contract,
+        tuple([parameters[i] for i in positions]),
+        doc,
+        static,
     )
-
-
-#: Parameter objects already made from cache rows (they are frozen, so sharing them is safe).
-_PARAMETERS: dict[tuple[Any, ...], ParameterInfo] = {}
 
 
 def _str(value: Any) -> str:
@@ -276,6 +306,8 @@ class CacheState:
     entry_point_problems: list[dict[str, Any]] = field(default_factory=list)
     #: folder file path -> discovery record (with its ``sha256``), valid for ``validator``.
     folder: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the :class:`ParameterTable` rows that the function records of both sections point into.
+    parameters: list[Any] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -283,6 +315,7 @@ class CacheState:
                 "format": CACHE_FORMAT,
                 "validator": self.validator,
                 "fingerprint": self.fingerprint,
+                "parameters": self.parameters,
                 "entry_points": self.entry_points,
                 "entry_point_problems": self.entry_point_problems,
                 "folder": self.folder,
@@ -307,6 +340,7 @@ def read_cache(path: Path | None = None) -> CacheState | None:
             entry_points=list(data["entry_points"]),
             entry_point_problems=list(data["entry_point_problems"]),
             folder=dict(data["folder"]),
+            parameters=list(data["parameters"]),
         )
     except (KeyError, TypeError, ValueError):
         return None
