@@ -452,6 +452,6 @@ def test_a_damaged_parameter_table_is_rebuilt_not_trusted(
     damage(data)
     path.write_text(json.dumps(data))
     counted.clear()
-    registry, report = _load(folder, include_entry_points=False)
+    registry, _ = _load(folder, include_entry_points=False)
     assert counted  # something was validated again
     assert [i.to_dict() for i in registry.infos()] == [i.to_dict() for i in cold_registry.infos()]

@@ -317,6 +317,58 @@ def test_gui_without_a_display_says_what_to_do(tmp_path):
     assert "display" in result.stderr
 
 
+def _unused_x_display() -> str:
+    import socket
+
+    for number in range(4711, 4800):
+        path = f"/tmp/.X11-unix/X{number}"
+        if os.path.exists(path):
+            continue
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            try:
+                sock.connect("\0" + path)
+            except OSError:
+                return f":{number}"
+    pytest.skip("no unused X display number")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland displays: Linux")
+def test_gui_with_a_display_nobody_serves_says_so_instead_of_aborting(tmp_path):
+    display = _unused_x_display()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}
+    }
+    env["DISPLAY"] = display
+    result = subprocess.run(
+        [sys.executable, "-m", "openhcs_plugins.cli", "gui"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 1, (result.returncode, result.stderr)  # not Qt's abort (134)
+    assert f"DISPLAY={display}" in result.stderr
+    assert "QT_QPA_PLATFORM=offscreen openhcs-plugins gui" in result.stderr
+
+
+def test_the_display_probe_tells_a_listening_server_from_none() -> None:
+    import socket
+
+    from openhcs_plugins.cli._environment import x_display_problem
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert port > 6000
+        assert x_display_problem(f"127.0.0.1:{port - 6000}.0") is None
+    reason = x_display_problem(f"127.0.0.1:{port - 6000}")
+    assert reason is not None and f"127.0.0.1:{port}" in reason
+    assert "not a display name" in x_display_problem("nonsense")
+
+
 # -- 15: version, help, new, promote, validate of a generated package ---------------------------
 
 

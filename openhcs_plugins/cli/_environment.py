@@ -82,11 +82,55 @@ def gui() -> None:
             "Run it in a desktop session (or over `ssh -X`), or without a visible window: "
             "QT_QPA_PLATFORM=offscreen openhcs-plugins gui"
         )
+    display = os.environ.get("DISPLAY", "")
+    if (
+        sys.platform.startswith("linux")
+        and display
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and not os.environ.get("QT_QPA_PLATFORM")
+    ):
+        reason = x_display_problem(display)
+        if reason is not None:  # Qt would abort the process (exit 134) instead of saying so
+            raise fail(
+                f"cannot open the display DISPLAY={display}: {reason}. Check that the X server "
+                "runs (or that `ssh -X` forwarding is on), or run without a visible window: "
+                "QT_QPA_PLATFORM=offscreen openhcs-plugins gui"
+            )
     try:
         from openhcs_plugins.gui import main as gui_main
     except ImportError as exc:  # no Qt binding: the message says what to install
         raise fail(str(exc)) from exc
     raise Exit(gui_main())
+
+
+def x_display_problem(display: str, timeout: float = 2.0) -> str | None:
+    """Why the X display ``display`` (``:0``, ``:1.0``, ``host:10.0``) cannot be reached, or
+    None when its server accepts a connection. Only the socket is tried (no X protocol, no Qt):
+    a local display is the socket ``/tmp/.X11-unix/X<n>`` (or its abstract twin), a remote one
+    is TCP port 6000 + n."""
+    import socket
+
+    host, sep, rest = display.rpartition(":")
+    number = rest.split(".", 1)[0]
+    if not sep or not number.isdigit():
+        return f"{display!r} is not a display name like :0 or host:10.0"
+    path = f"/tmp/.X11-unix/X{number}"
+    host = host.removeprefix("unix/")
+    if host in ("", "unix"):
+        for address in (path, "\0" + path):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(timeout)
+                try:
+                    sock.connect(address)
+                except OSError:
+                    continue
+                return None
+        return f"no X server listens on {path}"
+    try:
+        with socket.create_connection((host, 6000 + int(number)), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"no X server at {host}:{6000 + int(number)} ({exc.strerror or exc})"
 
 
 cache_app = Group("cache", help="The discovery cache.", no_args_is_help=True)
