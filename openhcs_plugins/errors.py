@@ -136,6 +136,17 @@ def traceback_line(exc: BaseException, filename: str) -> int:
     return found
 
 
+def raised_at(exc: BaseException) -> tuple[Any, int] | None:
+    """The code object and instruction offset where ``exc`` was raised (its innermost frame);
+    None without a traceback."""
+    tb = exc.__traceback__
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code, tb.tb_lasti
+
+
 def function_location(func: Any) -> tuple[str, int, str]:
     """File, first line and that line's text of a function (or of what it wraps)."""
     import linecache

@@ -41,6 +41,7 @@ from openhcs_plugins._storage import (
     remove_stale_temp_files,
 )
 from openhcs_plugins.config import Settings, load_settings
+from openhcs_plugins.config.trust import TrustStore, stricter
 from openhcs_plugins.execution.dispatch import CodeExecutionError, load_checked
 from openhcs_plugins.registry import (
     FunctionInfo,
@@ -166,6 +167,14 @@ def split_functions(code: str, names: list[str]) -> dict[str, str]:
     if len(names) <= 1:
         return {name: code for name in names}
     return {name: without_functions(code, set(names) - {name}) for name in names}
+
+
+def _trust_saved(prepared: list[tuple[Candidate, StaticFunction, Callable[..., Any]]]) -> None:
+    """Record the saved texts of trusted code in the trust store (after they were written: a
+    crash in between leaves them untrusted, which only isolates them)."""
+    saved = [(c.text, c.path) for c, _, _ in prepared if c.path is not None]
+    if saved:
+        TrustStore().trust_many(saved)
 
 
 class CustomFunctionManager:
@@ -303,12 +312,24 @@ class CustomFunctionManager:
 
     # -- registering --------------------------------------------------------------------------
     def _prepare(
-        self, code: str, *, persist: bool, replacing: set[str], filename: str = "<editor>"
+        self,
+        code: str,
+        *,
+        persist: bool,
+        replacing: set[str],
+        filename: str = "<editor>",
+        trusted: bool = True,
     ) -> list[tuple[Candidate, StaticFunction, Callable[..., Any]]]:
         """Validate and execute ``code`` (split per function) without changing anything.
 
-        ``filename`` names the code in the errors about it as a whole (``add FILE``)."""
+        ``filename`` names the code in the errors about it as a whole (``add FILE``); untrusted
+        code (``trusted=False``) is executed only where ``trust.untrusted`` says (an isolated
+        worker by default)."""
+        # the settings' trust.editor for code the user trusts (typed here, add --trust), the
+        # stricter of that and trust.untrusted otherwise
         trust = self._trust_level("editor")
+        if not trusted:
+            trust = stricter(trust, TrustLevel(self.settings.trust.untrusted))
         result = self._validate(code, trust, filename)
         if not result.is_valid:
             raise result.as_error(filename)
@@ -394,9 +415,16 @@ class CustomFunctionManager:
         *,
         replace: bool = False,
         filename: str = "<editor>",
+        trusted: bool = True,
     ) -> list[Callable[..., Any]]:
         """Validate ``code``, run it, register its decorated functions as ``openhcs:<name>``
         and (``persist=True``) save each in ``{storage_dir}/{name}.py``.
+
+        ``trusted``: code typed into this machine's editor is the user's own, so it is trusted
+        and its saved files go into the trust store (``openhcs-plugins trust``). Pass False
+        for code from elsewhere (``openhcs-plugins add FILE`` without ``--trust``): it then runs
+        only where ``trust.untrusted`` says, an isolated worker by default, and its files stay
+        untrusted.
 
         Raises :class:`~openhcs_plugins.validation.ValidationError` (with line and snippet)
         before any side effect when the code is invalid or fails to run, and
@@ -410,10 +438,16 @@ class CustomFunctionManager:
                 names = set(
                     self._validate(code, self._trust_level("editor"), filename).function_names
                 )
-                funcs = self._replace(names, code, required=False, filename=filename)
+                funcs = self._replace(
+                    names, code, required=False, filename=filename, trusted=trusted
+                )
             else:
-                prepared = self._prepare(code, persist=persist, replacing=set(), filename=filename)
+                prepared = self._prepare(
+                    code, persist=persist, replacing=set(), filename=filename, trusted=trusted
+                )
                 funcs = self._commit(prepared)
+                if trusted:
+                    _trust_saved(prepared)
         self.adapter.changed()
         return funcs
 
@@ -430,7 +464,13 @@ class CustomFunctionManager:
         return funcs
 
     def _replace(
-        self, old_names: set[str], code: str, *, required: bool, filename: str = "<editor>"
+        self,
+        old_names: set[str],
+        code: str,
+        *,
+        required: bool,
+        filename: str = "<editor>",
+        trusted: bool = True,
     ) -> list[Callable[..., Any]]:
         """Save and register ``code`` over the saved functions ``old_names`` (with the folder
         lock held). Their files are removed when the code saves them elsewhere (a rename);
@@ -447,7 +487,9 @@ class CustomFunctionManager:
                     f"{path} defines several functions ({names}); edit that file, or "
                     "delete the function and register it again"
                 )
-        prepared = self._prepare(code, persist=True, replacing=set(found), filename=filename)
+        prepared = self._prepare(
+            code, persist=True, replacing=set(found), filename=filename, trusted=trusted
+        )
         new_paths = {candidate.path for candidate, _, _ in prepared}
         moved = {name: path for name, (path, _) in found.items() if path not in new_paths}
         old_entries = []
@@ -460,6 +502,8 @@ class CustomFunctionManager:
         except BaseException:
             self.adapter.restore(old_entries)
             raise
+        if trusted:
+            _trust_saved(prepared)
         for path in set(moved.values()):
             atomic_delete(path)
         return funcs

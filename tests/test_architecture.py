@@ -242,6 +242,8 @@ CONFIG = f"{PACKAGE}.config"
 CONFIG_MAY_IMPORT = frozenset(
     {
         f"{PACKAGE}.sources.candidate",
+        # the trust store lists the folder's files (config/trust.py); it imports only candidate
+        f"{PACKAGE}.sources.folder",
         f"{PACKAGE}.memory.types",
         f"{PACKAGE}._storage",
         f"{PACKAGE}.errors",

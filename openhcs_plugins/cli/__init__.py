@@ -2,8 +2,9 @@
 :mod:`openhcs_plugins.batch`, ...) and prints. This package owns the commands and their
 output; it may import click, rich and any module of the library, never the other way round.
 One module per group of commands (``_listing``: list, info; ``_validate``; ``_folder``: add,
-remove, template, disable, enable; ``_running``: run, demo; ``_lock``: freeze, check;
-``_project``: new, promote; ``_environment``: doctor, gui, cache; ``_settings``), imported
+remove, template, disable, enable; ``_trust``: trust, untrust; ``_running``: run, demo;
+``_lock``: freeze, check; ``_project``: new, promote; ``_environment``: doctor, gui, cache;
+``_settings``), imported
 only when one of its commands is chosen: ``--help`` pays for click and the table below, a
 command for click, its module and what it calls (rich only where it prints a table or
 colours). Start-up costs are in docs/performance.md.
@@ -51,6 +52,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Validate a file's functions and save them in the functions folder.",
     ),
     "remove": ("._folder", "remove", "Delete a function from the functions folder."),
+    "trust": (
+        "._trust",
+        "trust",
+        "Trust a folder file's code on this machine, so that it runs in this process.",
+    ),
+    "untrust": (
+        "._trust",
+        "untrust",
+        "Forget that a folder file was trusted: it then runs only in an isolated worker.",
+    ),
     "template": ("._folder", "template", "Print a starter function for a memory type."),
     "run": (
         "._running",

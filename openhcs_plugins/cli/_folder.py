@@ -23,8 +23,15 @@ __all__ = ["add", "disable", "enable", "remove", "template"]
     "path", cls=Argument, type=PATH, help="A function file to validate, register and save."
 )
 @click.option("--replace", is_flag=True, help="Replace a saved function of the same name.")
+@click.option(
+    "--trust",
+    "trusted",
+    is_flag=True,
+    help="Trust the file's code on this machine: it then runs in this process "
+    "(without it, it runs only in an isolated worker until `openhcs-plugins trust NAME`).",
+)
 @functions_dir_option
-def add(path: Path, replace: bool, functions_dir: Path | None) -> None:
+def add(path: Path, replace: bool, trusted: bool, functions_dir: Path | None) -> None:
     """Validate a file's functions and save them in the functions folder."""
     from openhcs_plugins.validation import ValidationError
 
@@ -36,15 +43,18 @@ def add(path: Path, replace: bool, functions_dir: Path | None) -> None:
         raise fail(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     folder = manager(functions_dir)
     try:
-        funcs = folder.register_from_code(code, persist=True, replace=replace, filename=str(path))
+        funcs = folder.register_from_code(
+            code, persist=True, replace=replace, filename=str(path), trusted=trusted
+        )
     except ValidationError as exc:
         print_validation_errors(getattr(exc, "errors", [exc]), str(path))
         raise Exit(1) from exc
     except (FileExistsError, ValueError, KeyError) as exc:
         raise fail(f"{path}: {exc}") from exc
+    state = "trusted" if trusted else "untrusted: runs isolated; `openhcs-plugins trust NAME`"
     for func in funcs:
         saved = folder.path_for(func.__name__)
-        out.print(styled("green", "added", f" openhcs:{func.__name__} -> {saved}"))
+        out.print(styled("green", "added", f" openhcs:{func.__name__} -> {saved} ({state})"))
 
 
 @click.command(cls=Command)

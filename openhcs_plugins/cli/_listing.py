@@ -74,7 +74,7 @@ def print_table(infos: list[FunctionInfo]) -> None:
     from rich.table import Table
 
     table = Table(title=f"{len(infos)} function(s)")
-    for column in ("key", "memory type", "source", "version", "signature"):
+    for column in ("key", "memory type", "source", "version", "runs", "signature"):
         table.add_column(column, overflow="fold")
     for info_ in infos:
         prov = info_.provenance
@@ -85,7 +85,7 @@ def print_table(infos: list[FunctionInfo]) -> None:
         source = prov.source.value
         if prov.distribution:
             source += f" ({prov.distribution})"
-        table.add_row(info_.key, types, source, version, info_.signature)
+        table.add_row(info_.key, types, source, version, prov.runs, info_.signature)
     out.print(table)
 
 
@@ -108,6 +108,26 @@ def info(key: str, functions_dir: Path | None) -> None:
         if value is None or value == "" or field == "parameters":
             continue
         out.print(styled("bold", field, f": {value}"))
+    hint = trust_hint(found.info.provenance)
+    if hint:
+        out.print(hint)
+
+
+def trust_hint(prov: Any) -> str:
+    """Why a folder or editor function runs isolated, and the command that changes it."""
+    from openhcs_plugins.sources.candidate import SourceKind, TrustLevel
+
+    if prov.source is not SourceKind.FOLDER or prov.trust is not TrustLevel.STRICT:
+        return ""
+    from openhcs_plugins.config.trust import TrustStore
+
+    if prov.sha256 and TrustStore().is_trusted(prov.sha256):
+        return "runs isolated because the setting trust.folder is 'strict'"
+    name = Path(prov.file).stem if prov.file else "NAME"
+    return (
+        "its text is not in this machine's trust store, so it runs only in an isolated worker; "
+        f"review and trust it with: openhcs-plugins trust {name}"
+    )
 
 
 def json_array(items: list[dict[str, Any]]) -> str:

@@ -191,9 +191,12 @@ class TrustSettings:
     folder: str = "user"
     #: code typed into an editor.
     editor: str = "user"
+    #: folder files and editor texts not in this machine's trust store (``openhcs-plugins
+    #: trust``): ``strict`` runs them only in an isolated worker; ``user`` runs them here.
+    untrusted: str = "strict"
 
     def __post_init__(self) -> None:
-        for name in ("entry_point", "folder", "editor"):
+        for name in ("entry_point", "folder", "editor", "untrusted"):
             _check_choice(self, name, _TRUST_LEVELS)
 
     def level_for(self, source: str) -> TrustLevel:

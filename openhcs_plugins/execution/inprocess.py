@@ -129,8 +129,10 @@ def exec_module(candidate: Candidate) -> types.ModuleType:
             filename, f"SyntaxError: {exc.msg}", exc.lineno or 0, exc.text or ""
         ) from exc
     except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+        from openhcs_plugins._usercode import escape
+
+        if escape(filename, exc) is exc:
+            raise  # a real Ctrl-C stops the command; user code's own raise is its error
         line = traceback_line(exc, filename)
         snippet = source_line(candidate.text, line)
         raise CodeExecutionError(filename, f"{type(exc).__name__}: {exc}", line, snippet) from exc

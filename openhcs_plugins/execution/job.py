@@ -313,6 +313,10 @@ class Job:
             self.error("exit", exc, f"the function raised SystemExit({exc.code!r})")
             return
         except BaseException as exc:  # reported to the parent
+            cause = exc.__cause__
+            if isinstance(cause, SystemExit):  # the decorator's ControlFlowEscape (_usercode)
+                self.error("exit", cause, f"the function raised SystemExit({cause.code!r})")
+                return
             problem = self.leftovers()
             if problem:
                 self.fail("leftover", problem)

@@ -27,6 +27,7 @@ from openhcs_plugins.sources.problem import Problem
 
 if TYPE_CHECKING:
     from openhcs_plugins.config import Settings
+    from openhcs_plugins.config.trust import TrustRule
 
 __all__ = [
     "Found",
@@ -155,14 +156,14 @@ def _discover_entry_points(trust: TrustLevel, policy: Any, found: Found) -> None
 
 def _discover_folder(
     folder: Path,
-    trust: TrustLevel,
+    rule: TrustRule,
     policy: Any,
     state: _cache.CacheState | None,
     parameters: list[ParameterInfo],
     found: Found,
 ) -> None:
     cached = state.folder if state is not None else {}
-    source = FolderSource(folder, trust)
+    source = FolderSource(folder, rule.configured)
     for path in source.files():
         try:
             stamp = _cache.folder_stamp(os.stat(path))  # before the text is read
@@ -171,6 +172,7 @@ def _discover_folder(
         record = cached.get(str(path))
         if record is not None and stamp is not None:
             try:
+                trust = rule.level(record["sha256"])  # the trust store holds this text?
                 found.folder.append(
                     Discovery.from_stamped_record(path, trust, record, parameters, stamp)
                 )
@@ -183,6 +185,9 @@ def _discover_folder(
         if isinstance(item, Problem):
             found.folder_problems.append(item)
             continue
+        trust = rule.level(item.sha256)
+        if trust is not item.trust:
+            item = replace(item, trust=trust)
         if record is not None:
             try:
                 found.folder.append(Discovery.from_record(item, record, parameters, stamp))
@@ -223,7 +228,6 @@ def discover(
     ``folder`` (None: not the folder), taking what the cache still holds and writing back what
     changed. ``found.cache`` says how much came from the cache."""
     ep_trust = settings.trust.level_for("entry_point")
-    folder_trust = settings.trust.level_for("folder")
     use_cache = not _cache.cache_disabled()
     key = validator_key(settings)
     cache_path = _cache.cache_file(settings.cache_path())
@@ -249,7 +253,10 @@ def discover(
         if not ep_state_valid:
             _discover_entry_points(ep_trust, policy, found)
     if folder is not None:
-        _discover_folder(folder, folder_trust, policy, state, parameters, found)
+        from openhcs_plugins.config.trust import TrustRule
+
+        folder_rule = TrustRule.for_settings(settings.trust, "folder")
+        _discover_folder(folder, folder_rule, policy, state, parameters, found)
     if use_cache and found.changed:
         _save(found, state, key, fingerprint, folder, include_entry_points, cache_path)
     if not use_cache:

@@ -94,6 +94,19 @@ def _decorate(
 
     @functools.wraps(func)
     def wrapper(*args: Any, slice_by_slice: bool = False, **kwargs: Any) -> Any:
+        try:
+            return _body(args, slice_by_slice, kwargs)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit) as exc:
+            # plugin code may not stop the host; a real Ctrl-C still does (_usercode)
+            from openhcs_plugins._usercode import escape
+
+            where = getattr(getattr(func, "__code__", None), "co_filename", None)
+            raised = escape(getattr(func, "__qualname__", repr(func)), exc, where)
+            if raised is exc:
+                raise
+            raise raised from exc
+
+    def _body(args: tuple[Any, ...], slice_by_slice: bool, kwargs: dict[str, Any]) -> Any:
         if args:
             image = args[0]
             kind = _kind(image)

@@ -114,6 +114,8 @@ class FunctionInfo:
             "entry_point": prov.entry_point,
             "sha256": prov.sha256,
             "signature_from": self.signature_from,
+            "trust": prov.trust.value if prov.trust is not None else None,
+            "runs": prov.runs,
         }
 
 
@@ -261,11 +263,19 @@ class RegistryEntry:
             if self._func is not None:
                 return self._func
             assert self._importer is not None
+            from openhcs_plugins._usercode import ControlFlowEscape, escape
+
             try:
-                func = self._importer()
+                try:
+                    func = self._importer()
+                except (KeyboardInterrupt, SystemExit, GeneratorExit) as exc:
+                    raised = escape(self.info.key, exc, self.info.provenance.file)
+                    if raised is exc:
+                        raise
+                    raise raised from exc
             except FunctionLoadError:
                 raise
-            except Exception as exc:
+            except (Exception, ControlFlowEscape) as exc:
                 self.error = f"{type(exc).__name__}: {exc}"
                 raise FunctionLoadError(self.info, self.error) from exc
             from openhcs_plugins.validation import validate_function
@@ -413,10 +423,19 @@ class FunctionRegistry:
         caller_type = detect_memory_type(image)
         target = MemoryType(output) if output is not None else caller_type
         contract = getattr(func, CONTRACT_ATTRIBUTE, "FLEXIBLE")
-        if contract == "PURE_2D" and len(image.shape) == 3:
-            result = func(image, slice_by_slice=True, **params)
-        else:
-            result = func(image, **params)
+        try:
+            if contract == "PURE_2D" and len(image.shape) == 3:
+                result = func(image, slice_by_slice=True, **params)
+            else:
+                result = func(image, **params)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit) as exc:
+            from openhcs_plugins._usercode import escape
+
+            where = getattr(getattr(func, "__wrapped__", func), "__code__", None)
+            raised = escape(key, exc, where.co_filename if where is not None else None)
+            if raised is exc:
+                raise
+            raise raised from exc
         check_result(key, contract, image, result)
         if type(result) is tuple and result:
             return (convert_memory(result[0], target), *result[1:])

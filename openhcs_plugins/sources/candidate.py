@@ -137,6 +137,13 @@ class Provenance:
     #: ``name = value`` of the entry point.
     entry_point: str | None = None
     sha256: str | None = None
+    #: the level the code is checked and run at (``strict``: only in an isolated worker).
+    trust: TrustLevel | None = None
+
+    @property
+    def runs(self) -> str:
+        """Where the code runs: ``"isolated"`` (``strict``) or ``"in process"``."""
+        return "isolated" if self.trust is TrustLevel.STRICT else "in process"
 
     @property
     def identity(self) -> tuple[str, str | None]:
@@ -217,6 +224,7 @@ class Candidate:
             origin=self.origin,
             entry_point=self.entry_point,
             sha256=self.sha256,
+            trust=self.trust,
         )
 
     @classmethod
