@@ -12,12 +12,14 @@ of this package.
 from __future__ import annotations
 
 import ast
+import warnings as _warnings
 import gc
 from dataclasses import replace
 from typing import Any
 
 from openhcs_plugins.errors import line_snippet, shorten, split_lines
 from openhcs_plugins.sources.candidate import StaticFunction, TrustLevel
+from openhcs_plugins.validation.budget import Budget
 from openhcs_plugins.validation.decorators import NO_FUNCTIONS_MESSAGE
 from openhcs_plugins.validation.findings import (
     POLICY_RULES,
@@ -140,12 +142,17 @@ def _validate(
             filename,
             "Use ImportPolicy.default().with_additions(...).",
         )
+    budget = Budget(policy.max_seconds)  # parse included
     text, problem = decode(code, policy.max_source_bytes)
     if problem is not None:
         return _result([problem], text or "", filename, trust, [], (), stage)
     assert text is not None
     try:
-        tree = ast.parse(text, filename=filename)
+        # Python's own warnings about the text (an invalid escape sequence, "is" with a
+        # literal) become findings of the file, not noise on the host's stderr.
+        with _warnings.catch_warnings(record=True) as caught:
+            _warnings.simplefilter("always")
+            tree = ast.parse(text, filename=filename)
     except SyntaxError as exc:
         line = exc.lineno or 1
         message = f"Syntax error: {exc.msg}"
@@ -162,10 +169,21 @@ def _validate(
             "Split long expressions and deep nesting into smaller statements.",
         )
         return _result([finding], text, filename, trust, [], (), stage)
+    noted = [
+        Finding(
+            "syntax-warning",
+            f"Python warns: {w.message}",
+            w.lineno or 1,
+            "Fix it before Python makes it an error (a raw string r'...' for a backslash).",
+        )
+        for w in caught
+        if issubclass(w.category, (SyntaxWarning, DeprecationWarning))
+    ]
     if stage == _SYNTAX:
         return ValidationResult(True, (), (), ())
     try:
-        inspection = inspect_tree(tree, policy, facts=facts)
+        budget.check(None)
+        inspection = inspect_tree(tree, policy, facts=facts, budget=budget)
     except TooComplex as exc:
         finding = Finding(
             "too-complex",
@@ -174,7 +192,7 @@ def _validate(
             "Split long expressions, attribute chains and deep nesting into smaller statements.",
         )
         return _result([finding], text, filename, trust, [], (), stage)
-    findings = inspection.findings
+    findings = inspection.findings + noted
     if inspection.memory_decorated == 0:
         first_def = next(
             (n.lineno for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))),
@@ -242,7 +260,9 @@ def _result(
             function=function,
             hint=finding.hint,
         )
-        if trust is TrustLevel.TRUSTED and finding.rule in POLICY_RULES:
+        if finding.rule == "syntax-warning" or (
+            trust is TrustLevel.TRUSTED and finding.rule in POLICY_RULES
+        ):
             warnings.append(error)
         else:
             errors.append(error)

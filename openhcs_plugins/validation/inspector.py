@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from openhcs_plugins.sources.candidate import StaticFunction
 from openhcs_plugins.validation.annotations import AnnotationRules
+from openhcs_plugins.validation.budget import Budget
 from openhcs_plugins.validation.decorators import DecoratorRules
 from openhcs_plugins.validation.facts import ModuleFacts
 from openhcs_plugins.validation.findings import Finding, TooComplex
@@ -62,6 +63,7 @@ class Inspector(
     def check_collected(self) -> None:
         """The checks that need the whole module's imports and bindings."""
         self._check_annotation_strings()
+        self._check_spelled()
         self._check_chains()
         self._check_bare_names()
         self._check_stores()
@@ -95,7 +97,9 @@ _HANDLERS: dict[type, Any] = {
 Inspector.TABLE = {cls: (_HANDLERS.get(cls), fields) for cls, fields in CHILD_FIELDS.items()}
 
 
-def inspect_tree(tree: ast.Module, policy: ImportPolicy, *, facts: bool = False) -> Inspection:
+def inspect_tree(
+    tree: ast.Module, policy: ImportPolicy, *, facts: bool = False, budget: Budget | None = None
+) -> Inspection:
     """Apply ``policy`` to ``tree`` and read its decorated functions (and, with ``facts``, the
     :class:`~openhcs_plugins.validation.facts.ModuleFacts` the loader needs).
 
@@ -103,10 +107,16 @@ def inspect_tree(tree: ast.Module, policy: ImportPolicy, *, facts: bool = False)
     the caller turns that (and any other exception) into a rejection.
     """
     inspector = Inspector(tree, policy)
+    inspector.budget = budget
     inspector.index.trim()
     inspector.run([(tree, 0)])
+    last = getattr(tree.body[-1], "end_lineno", 1) if tree.body else 1
     module = inspector.module_facts() if facts else None
+    if budget is not None:
+        budget.check(last)
     inspector.check_collected()
+    if budget is not None:
+        budget.check(last)
     functions, ranges = inspector.functions()
     inspector.check_definition_time()
     return Inspection(inspector.findings, functions, ranges, inspector.memory_decorated, module)

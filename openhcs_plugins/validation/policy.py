@@ -289,6 +289,7 @@ _DENIED_ATTRIBUTES = frozenset(
     classes cpp_extension utils shutil pathlib tempfile pickle marshal multiprocessing asyncio
     runpy gc inspect threading socket types platform sysconfig site contextlib copyreg
     operator attrgetter methodcaller system popen spawnv execv get_type_hints ForwardRef
+    global_enum
     evaluate_forward_ref make_dataclass cell_contents mro exec getattr setattr delattr globals
     locals vars breakpoint
     f_back f_globals f_locals f_builtins f_code f_trace f_lasti f_trace_lines f_trace_opcodes
@@ -314,6 +315,26 @@ _DENIED_ATTRIBUTE_PREFIXES: tuple[str, ...] = (
     "cr_",
     "ag_",
     "tb_",
+)
+
+#: Prefixes of the interpreter's code, generator, coroutine and traceback attributes.
+_INTERPRETER_PREFIXES = ("co_", "gi_", "cr_", "ag_", "tb_", "f_")
+
+#: Denied attribute names that are module names: a route only on a module (``np.f2py.os``),
+#: an ordinary name on the user's own values (``self.site``).
+_MODULE_NAMED_ATTRIBUTES = frozenset(
+    """
+    f2py ctypeslib ctypes testing lib distutils os sys subprocess importlib builtins posix nt
+    hub ops io gfile saved_model library classes cpp_extension utils shutil pathlib tempfile
+    pickle marshal multiprocessing asyncio runpy gc inspect threading socket types platform
+    sysconfig site contextlib copyreg operator keyword core scipy skimage glob traceback
+    logging
+    """.split()
+)
+
+#: The namedtuple API (``_asdict()``, ``_replace()``): private-looking names that are public.
+_ALLOWED_PRIVATE_ATTRIBUTES = frozenset(
+    {"_asdict", "_replace", "_fields", "_make", "_field_defaults"}
 )
 
 #: Dunder attributes that may be *read*. Writing any dunder attribute is refused.
@@ -433,7 +454,22 @@ _DEFINITION_TIME_CALLS = frozenset(
     }
 )
 #: Modules whose every function may run at definition time (pure math on numbers).
-_DEFINITION_TIME_CALL_MODULES: tuple[str, ...] = ("math", "cmath")
+#: Modules whose functions a file may call at module level: numpy's array arithmetic (a kernel
+#: computed once, ``KERNEL = np.outer(np.hanning(5), np.hanning(5))``) computes and returns.
+_DEFINITION_TIME_CALL_MODULES: tuple[str, ...] = (
+    "math",
+    "cmath",
+    "numpy",
+    "numpy.linalg",
+    "numpy.fft",
+)
+
+#: ... except the calls that change numpy's state for the whole host.
+_DEFINITION_TIME_DENIED = frozenset(
+    f"numpy.{name}"
+    for name in """seterr seterrcall seterrobj set_printoptions printoptions setbufsize
+    set_string_function errstate""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -457,6 +493,7 @@ class ImportPolicy:
     denied_attributes: frozenset[str] = _DENIED_ATTRIBUTES
     denied_attribute_prefixes: tuple[str, ...] = _DENIED_ATTRIBUTE_PREFIXES
     allowed_dunder_attributes: frozenset[str] = _ALLOWED_DUNDER_ATTRIBUTES
+    allowed_private_attributes: frozenset[str] = _ALLOWED_PRIVATE_ATTRIBUTES
     allowed_dunder_names: frozenset[str] = _ALLOWED_DUNDER_NAMES
     storable_dunder_names: frozenset[str] = _STORABLE_DUNDER_NAMES
     denied_builtins: frozenset[str] = _DENIED_BUILTINS
@@ -470,6 +507,8 @@ class ImportPolicy:
     max_source_bytes: int = 1_000_000
     max_nodes: int = 200_000
     max_depth: int = 100
+    #: CPU seconds a validation may take, parse included (validation/budget.py).
+    max_seconds: float = 1.0
 
     @classmethod
     def default(cls) -> ImportPolicy:
@@ -536,6 +575,17 @@ class ImportPolicy:
         """
         return index_of(self).has_exclusions_below(path)
 
+    def ownable_attribute(self, name: str) -> bool:
+        """True when a denied spelling may also be an attribute a user's own class defines
+        (``save_mask``, ``loadings``, ``site``): a prefix match, or a module's name. The
+        functions that read, write or run things (``tofile``, ``load``, ``system``) and the
+        interpreter's frame and code attributes never are."""
+        if name.startswith(_INTERPRETER_PREFIXES):
+            return False
+        if name in self.denied_attributes:
+            return name in _MODULE_NAMED_ATTRIBUTES
+        return True
+
     def attribute_denied(self, name: str) -> bool:
         """True when the attribute name is on the deny list or starts with a denied prefix."""
         if name in self.denied_attributes:
@@ -552,6 +602,8 @@ class ImportPolicy:
         """True when calling ``path`` at definition time is allowed."""
         if path in self.definition_time_calls:
             return True
+        if path in _DEFINITION_TIME_DENIED:
+            return False
         module = path.rpartition(".")[0]
         return module in self.definition_time_call_modules
 

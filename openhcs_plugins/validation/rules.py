@@ -12,17 +12,29 @@ import _string
 import ast
 from typing import Any
 
+from openhcs_plugins.validation.index import ALLOWED as _ALLOWED
+
 __all__ = ["AttributeRules"]
 
 
 class AttributeRules:
     """Attribute and value rules of the policy (a part of the inspector)."""
 
-    def _check_attribute(self, attr: str, node: Any, where: str = "") -> bool:
-        """Underscore and deny-list rules for one attribute name; True when it is refused."""
+    def _check_attribute(
+        self, attr: str, node: Any, where: str = "", chain: bool = False, following: str = ""
+    ) -> bool:
+        """Underscore and deny-list rules for one attribute name; True when it is refused.
+
+        ``chain``: ``node`` is an attribute of an attribute chain. A denied spelling there
+        that the file itself defines as an attribute of its own values (``self.save_mask``)
+        is decided after the walk, when the file's own attributes are known
+        (:meth:`_check_spelled`)."""
         policy = self.policy
         if attr[:1] == "_":
-            if attr in policy.allowed_dunder_attributes:
+            if (
+                attr in policy.allowed_dunder_attributes
+                or attr in policy.allowed_private_attributes
+            ):
                 return False
             self.add(
                 "underscore-attribute",
@@ -38,15 +50,71 @@ class AttributeRules:
             )
             return True
         if policy.attribute_denied(attr):
-            self.add(
-                "denied-attribute",
-                f"Attribute '{attr}' {where}is not allowed in custom functions: it reaches "
-                "files, processes, native code or interpreter internals.",
-                node,
-                _attribute_hint(attr),
-            )
+            if chain and policy.ownable_attribute(attr):
+                self.spelled.append((node, following))
+                return False
+            self._denied_attribute(attr, node, where)
             return True
         return False
+
+    def _denied_attribute(self, attr: str, node: Any, where: str = "") -> None:
+        self.add(
+            "denied-attribute",
+            f"Attribute '{attr}' {where}is not allowed in custom functions: it reaches "
+            "files, processes, native code or interpreter internals.",
+            node,
+            _attribute_hint(attr),
+        )
+
+    def _check_spelled(self) -> None:
+        """The deferred spellings: an attribute the file defines on its own values (stored as
+        ``value.name = ...``, bound in one of its classes, or a field of its namedtuples),
+        read from a value that is not an imported module or object, is the user's own name,
+        not a route into a library; any other is refused as the walk would have."""
+        if not self.spelled:
+            return
+        own = self._own_attributes()
+        imported = self.imports
+        for node, following in self.spelled:
+            inner = [node.attr]
+            root = node.value
+            while root.__class__ is ast.Attribute:
+                inner.append(root.attr)
+                root = root.value
+            if root.__class__ is not ast.Name or root.id in self.policy.denied_builtins:
+                self._denied_attribute(node.attr, node)
+                continue
+            paths = imported.get(root.id)
+            if paths:
+                # a module's name on the way to an allowed module of the allowlist
+                # (np.lib.stride_tricks.sliding_window_view); the chain check judges the rest
+                dotted = ".".join(reversed(inner))
+                allowed = self.policy.allowed_modules
+                if following and all(
+                    f"{base}.{dotted}.{following}" in allowed
+                    and self.index.path_status(f"{base}.{dotted}.{following}") == _ALLOWED
+                    for base in paths
+                ):
+                    continue
+            elif node.attr in own:
+                continue  # the user's own attribute on the user's own value
+            self._denied_attribute(node.attr, node)
+
+    def _own_attributes(self) -> set[str]:
+        own = {n.attr for n in self.stores if n.__class__ is ast.Attribute}
+        for statement in self.tree.body:
+            if statement.__class__ is ast.ClassDef:
+                for item in statement.body:
+                    cls = item.__class__
+                    if cls in (ast.FunctionDef, ast.AsyncFunctionDef):
+                        own.add(item.name)
+                    elif cls is ast.AnnAssign and item.target.__class__ is ast.Name:
+                        own.add(item.target.id)
+                    elif cls is ast.Assign:
+                        own.update(t.id for t in item.targets if t.__class__ is ast.Name)
+            elif statement.__class__ is ast.Assign and statement.value.__class__ is ast.Call:
+                own.update(_namedtuple_fields(statement.value))
+        return own
 
     def _attribute(self, node: ast.Attribute, depth: int, push: Any) -> bool:
         attrs: list[str] = []
@@ -68,7 +136,9 @@ class AttributeRules:
                     if id(cur) not in self.plain_wraps:
                         self._wraps_finding(cur)
                 else:
-                    self._check_attribute(attr, cur)
+                    self._check_attribute(
+                        attr, cur, following=attrs[-1] if attrs else "", chain=True
+                    )
             attrs.append(attr)
             cur = cur.value
         if depth + len(attrs) > policy.max_depth:
@@ -205,6 +275,22 @@ class AttributeRules:
                 "Use an f-string with a plain expression, e.g. f'{image.shape}'.",
             )
             return
+
+
+def _namedtuple_fields(call: ast.Call) -> list[str]:
+    """The field names of ``namedtuple("N", "a b")`` / ``namedtuple("N", ["a", "b"])``."""
+    func = call.func
+    name = func.attr if func.__class__ is ast.Attribute else getattr(func, "id", "")
+    if name != "namedtuple" or len(call.args) < 2:
+        return []
+    spec = call.args[1]
+    if spec.__class__ is ast.Constant and isinstance(spec.value, str):
+        return spec.value.replace(",", " ").split()
+    if spec.__class__ in (ast.List, ast.Tuple):
+        return [
+            e.value for e in spec.elts if e.__class__ is ast.Constant and isinstance(e.value, str)
+        ]
+    return []
 
 
 def _is_dunder(value: object) -> bool:

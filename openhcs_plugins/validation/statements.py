@@ -282,6 +282,13 @@ class StatementRules:
             for name, bindings in self.module_bindings.items()
             if len(bindings) == 1 and bindings[0].kind == "class"
         }
+        # names the file computed itself at module level (KERNEL = np.outer(...)): a method of
+        # such a value (KERNEL.sum()) computes on it, as the call that made it was allowed to
+        own_values = {
+            name
+            for name, bindings in self.module_bindings.items()
+            if bindings and all(b.kind == "assign" for b in bindings)
+        }
         for expr, module_scope, what in self.definition_time:
             todo = [expr]
             while todo:
@@ -290,8 +297,14 @@ class StatementRules:
                 if cls is ast.Call:
                     func = node.func
                     path = self.resolve(func, module_scope)
-                    allowed = (path is not None and policy.definition_time_call_allowed(path)) or (
-                        func.__class__ is ast.Name and func.id in local_classes
+                    allowed = (
+                        (path is not None and policy.definition_time_call_allowed(path))
+                        or (func.__class__ is ast.Name and func.id in local_classes)
+                        or (
+                            func.__class__ is ast.Attribute
+                            and func.value.__class__ is ast.Name
+                            and func.value.id in own_values
+                        )
                     )
                     if not allowed:
                         self.add(

@@ -15,6 +15,7 @@ import ast
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
+from openhcs_plugins.validation.budget import Budget
 from openhcs_plugins.validation.findings import Finding, TooComplex
 from openhcs_plugins.validation.index import index_of
 from openhcs_plugins.validation.names import Binding
@@ -55,6 +56,18 @@ def _child_fields() -> dict[type, tuple[str, ...]]:
 CHILD_FIELDS = _child_fields()
 
 
+#: Nodes walked between two looks at the time budget within one level.
+_CHUNK = 8192
+
+
+def _checked(level: list[Any], budget: Budget) -> Iterator[Any]:
+    """The nodes of a wide level, asking ``budget`` every :data:`_CHUNK` nodes."""
+    for start in range(0, len(level), _CHUNK):
+        if start:
+            budget.check(getattr(level[start], "lineno", None))
+        yield from level[start : start + _CHUNK]
+
+
 def push_children(node: Any, todo: list[Any]) -> None:
     """Put the child nodes of ``node`` on ``todo`` (an iterative walk's stack)."""
     for field_name in CHILD_FIELDS.get(node.__class__, ()):
@@ -89,6 +102,8 @@ class Walk:
     def __init__(self, tree: ast.Module, policy: ImportPolicy) -> None:
         self.tree = tree
         self.policy = policy
+        #: the time budget; inspect_tree sets the validation's own (None: no deadline).
+        self.budget: Budget | None = None
         self.index = index_of(policy)
         self.findings: list[Finding] = []
         #: name -> {dotted path: first line} for every import binding, in any scope.
@@ -104,6 +119,8 @@ class Walk:
         self.chains: list[tuple[ast.Name, list[str], ast.Attribute]] = []
         #: attribute/subscript targets that are written or deleted.
         self.stores: list[ast.expr] = []
+        #: attribute nodes whose denied spelling may be the file's own name (rules.py).
+        self.spelled: list[tuple[ast.Attribute, str]] = []
         #: (bound name, Name whose value it takes) for alias tracking.
         self.aliases: list[tuple[str, str]] = []
         #: every function or class definition with its scope.
@@ -172,6 +189,11 @@ class Walk:
             below = levels.setdefault(depth + 1, [])
             push = below.append
             extend = below.extend
+            budget = self.budget
+            if budget is not None:
+                budget.check(getattr(level[0], "lineno", None))
+                if len(level) > _CHUNK:  # a wide level: ask again every _CHUNK nodes
+                    level = _checked(level, budget)
             for node in level:
                 cls = node.__class__
                 if cls is name_cls:
