@@ -12,8 +12,8 @@ of this package.
 from __future__ import annotations
 
 import ast
-import warnings as _warnings
 import gc
+import warnings as _warnings
 from dataclasses import replace
 from typing import Any
 
