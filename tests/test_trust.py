@@ -6,6 +6,7 @@ Each test has its own XDG folders (conftest), so the store lives in the test's d
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -151,3 +152,56 @@ def test_editor_saves_are_trusted_added_files_are_not(tmp_path: Path) -> None:
 
     assert is_isolated(funcs[0])
     assert float(funcs[0](np.ones((1, 2, 2), np.float32)).max()) == 2.0
+
+
+def test_doctor_shows_the_cold_start_and_the_untrusted_files(tmp_path: Path) -> None:
+    import subprocess
+
+    folder = tmp_path / "functions"
+    folder.mkdir()
+    (folder / "double_it.py").write_text(CODE)
+    trusted = folder / "trusted_one.py"
+    trusted.write_text(CODE.replace("double_it", "trusted_one"))
+    TrustStore().trust(trusted.read_text(), trusted)
+    done = subprocess.run(
+        [sys.executable, "-m", "openhcs_plugins.cli", "doctor", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OPENHCS_PLUGINS_FUNCTIONS_DIR": str(folder)},
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["untrusted_folder_files"] == [str(folder / "double_it.py")]
+    assert data["isolation_cold_start_ms"] > 0
+
+
+def test_cli_trust_shows_the_diff_and_needs_yes_without_a_terminal(tmp_path: Path) -> None:
+    import subprocess
+
+    folder = tmp_path / "functions"
+    folder.mkdir()
+    path = folder / "double_it.py"
+    path.write_text(CODE)
+    env = {**os.environ, "OPENHCS_PLUGINS_FUNCTIONS_DIR": str(folder)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "openhcs_plugins.cli", *args]
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL
+        )
+
+    first = cli("trust", "double_it")
+    assert first.returncode == 1
+    assert "never trusted" in first.stdout and "def double_it" in first.stdout
+    assert "openhcs-plugins trust double_it --yes" in first.stderr
+    assert cli("trust", "double_it", "--yes").returncode == 0
+    assert TrustStore().is_trusted(sha256_text(path.read_text()))
+    path.write_text(CODE.replace("image * factor", "image * factor * 2"))
+    second = cli("trust", "double_it")
+    assert second.returncode == 1
+    assert "-    return image * factor" in second.stdout
+    assert "+    return image * factor * 2" in second.stdout
+    listed = json.loads(cli("list", "--json").stdout)
+    assert [(f["key"], f["runs"]) for f in listed] == [("openhcs:double_it", "isolated")]
+    assert cli("untrust", "double_it").returncode == 0

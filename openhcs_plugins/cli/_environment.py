@@ -23,7 +23,7 @@ __all__ = ["cache_app", "doctor", "gui"]
 @functions_dir_option
 def doctor(as_json: bool, functions_dir: Path | None) -> None:
     """Which frameworks and devices are usable, broken plugins, and the cache's state."""
-    from openhcs_plugins.execution.probes import probe_protections
+    from openhcs_plugins.execution.probes import measure_cold_start, probe_protections
     from openhcs_plugins.loader import discovery_cache_info, load_plugins
     from openhcs_plugins.memory.status import framework_status
 
@@ -32,6 +32,15 @@ def doctor(as_json: bool, functions_dir: Path | None) -> None:
     report = load_plugins(refresh=True, settings=settings)
     cache = discovery_cache_info(settings)
     protections = probe_protections()
+    try:
+        cold_ms: float | None = measure_cold_start()
+    except Exception as exc:  # reported, never raised: doctor diagnoses
+        cold_ms, cold_error = None, f"{type(exc).__name__}: {exc}"
+    else:
+        cold_error = ""
+    from openhcs_plugins.config.trust import untrusted_files
+
+    untrusted = untrusted_files(settings.functions_path())
     if as_json:
         data = {
             "frameworks": {
@@ -44,6 +53,8 @@ def doctor(as_json: bool, functions_dir: Path | None) -> None:
             "functions_dir": str(settings.functions_path()),
             "cache": {"path": str(cache.path), "state": cache.state},
             "isolation": protections.to_dict(),
+            "isolation_cold_start_ms": cold_ms,
+            "untrusted_folder_files": [str(p) for p in untrusted],
         }
         print(json.dumps(data, indent=2))
         return
@@ -67,6 +78,20 @@ def doctor(as_json: bool, functions_dir: Path | None) -> None:
     out.print("isolated runner (trust level 'strict', --isolated):")
     for line in protections.lines():
         out.print(f"  {line}")
+    if cold_ms is not None:
+        out.print(
+            f"  cold start: {cold_ms:.0f} ms to a numpy function's first result in a new worker "
+            "(later calls reuse the warm worker)"
+        )
+    else:
+        out.print(styled("red", "  cold start failed:", f" {cold_error}"))
+    if untrusted:
+        out.print(
+            f"{len(untrusted)} folder file(s) not in this machine's trust store "
+            "(they run only isolated here; `openhcs-plugins trust NAME` after reviewing):"
+        )
+        for path in untrusted:
+            out.print(f"  {path}")
 
 
 @click.command(cls=Command)

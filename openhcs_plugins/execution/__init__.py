@@ -44,6 +44,7 @@ _LAZY: dict[str, str] = {
     "IsolationCheck": "probes",
     "probe_protections": "probes",
     "validate_in_worker": "probes",
+    "measure_cold_start": "probes",
     "is_isolated": "proxy",
     "isolated_module": "proxy",
 }

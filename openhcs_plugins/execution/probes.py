@@ -19,7 +19,13 @@ from openhcs_plugins.execution.process import WorkerProcess
 from openhcs_plugins.execution.report import IsolationReport
 from openhcs_plugins.execution.runner import IsolatedRunner
 
-__all__ = ["FunctionCheck", "IsolationCheck", "probe_protections", "validate_in_worker"]
+__all__ = [
+    "FunctionCheck",
+    "IsolationCheck",
+    "measure_cold_start",
+    "probe_protections",
+    "validate_in_worker",
+]
 
 
 def probe_protections(limits: IsolationLimits | None = None) -> IsolationReport:
@@ -34,6 +40,28 @@ def probe_protections(limits: IsolationLimits | None = None) -> IsolationReport:
         return IsolationReport.from_worker(header.get("report") or {})
     finally:
         worker.kill()
+
+
+_COLD_START_CODE = (
+    "from openhcs_plugins.memory import numpy\n\n\n@numpy\ndef probe(image):\n    return image\n"
+)
+
+
+def measure_cold_start(limits: IsolationLimits | None = None) -> float:
+    """Milliseconds from nothing to the first result of a numpy function in a new isolated
+    worker (start, limits, numpy's import, the call): what the first call of an untrusted
+    function costs (``openhcs-plugins doctor``); later calls reuse the warm worker."""
+    import time
+
+    import numpy as np
+
+    from openhcs_plugins.execution.runner import IsolatedRunner
+
+    limits = limits if limits is not None else IsolationLimits.from_settings()
+    start = time.perf_counter()
+    with IsolatedRunner(_COLD_START_CODE, "probe", filename="<doctor>", limits=limits) as runner:
+        runner.call(np.zeros((1, 8, 8), np.float32))
+    return (time.perf_counter() - start) * 1000
 
 
 @dataclass(frozen=True)
