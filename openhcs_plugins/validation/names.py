@@ -105,7 +105,18 @@ class NameRules:
     def _match_class(self, node: ast.MatchClass, depth: int, push: Any) -> bool:
         # ``case object(__globals__=g)`` reads an attribute without an Attribute node.
         for attr in node.kwd_attrs:
-            self._check_attribute(norm(attr), node, "in a class pattern ")
+            name = norm(attr)
+            if name in ("format", "format_map", "wraps"):
+                # ``case str(format=f)`` hands out str.format without a literal to check
+                self.add(
+                    "denied-attribute",
+                    f"Attribute '{name}' in a class pattern is not allowed: it hands out a "
+                    "function that reads any attribute (or copies another function's globals).",
+                    node,
+                    "Match on values, not on methods; call the method on a literal instead.",
+                )
+                continue
+            self._check_attribute(name, node, "in a class pattern ")
         return False
 
     def _global(self, node: ast.Global, depth: int, push: Any) -> bool:

@@ -289,7 +289,9 @@ _DENIED_ATTRIBUTES = frozenset(
     classes cpp_extension utils shutil pathlib tempfile pickle marshal multiprocessing asyncio
     runpy gc inspect threading socket types platform sysconfig site contextlib copyreg
     operator attrgetter methodcaller system popen spawnv execv get_type_hints ForwardRef
-    global_enum
+    global_enum test register seed singledispatch singledispatchmethod simplefilter
+    filterwarnings resetwarnings set_global_backend set_backend register_backend seterr
+    seterrcall set_printoptions setbufsize frombuffer
     evaluate_forward_ref make_dataclass cell_contents mro exec getattr setattr delattr globals
     locals vars breakpoint
     f_back f_globals f_locals f_builtins f_code f_trace f_lasti f_trace_lines f_trace_opcodes
@@ -328,7 +330,7 @@ _MODULE_NAMED_ATTRIBUTES = frozenset(
     hub ops io gfile saved_model library classes cpp_extension utils shutil pathlib tempfile
     pickle marshal multiprocessing asyncio runpy gc inspect threading socket types platform
     sysconfig site contextlib copyreg operator keyword core scipy skimage glob traceback
-    logging
+    logging test register seed
     """.split()
 )
 
