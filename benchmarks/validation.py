@@ -8,6 +8,12 @@ the ratio says what the policy pass costs on top of parsing.
     python benchmarks/validation.py                # writes docs/performance-validation.md
     python benchmarks/validation.py --rounds 50 --output -
 
+It also measures validation time against input size up to 1 MB (issue 13: the validator must be
+linear, and a file it cannot check within the policy's budget is refused): four file shapes
+(realistic functions repeated, 20,000-style alias chains, module constants, long expressions)
+at five sizes, with the budget lifted so that the real cost is seen, a least-squares line per
+shape (r²) and ``docs/validation-scaling.png``.
+
 Each sample times a batch of calls with both ``time.process_time`` (CPU time of this process:
 what the code costs, robust on a shared machine) and ``time.perf_counter`` (wall clock, which
 includes time the process waited for a CPU). The table shows the median per-call CPU time, the
@@ -144,6 +150,128 @@ def run(rounds: int) -> tuple[list[dict[str, object]], dict[str, str]]:
     return rows, machine
 
 
+SCALING_SIZES = (62_500, 125_000, 250_000, 500_000, 1_000_000)
+_HEAD = "from openhcs_plugins.memory import numpy\nimport numpy as np\n"
+_TAIL = "\n\n@numpy\ndef last(image):\n    return image\n"
+
+
+def _repeat(unit: Callable[[int], str], size: int) -> str:
+    parts, length, i = [_HEAD], len(_HEAD) + len(_TAIL), 0
+    while True:
+        piece = unit(i)
+        if length + len(piece) > size:
+            break
+        parts.append(piece)
+        length += len(piece)
+        i += 1
+    return "".join(parts) + _TAIL
+
+
+def _realistic(i: int) -> str:
+    return (
+        f"\n\n@numpy\ndef step_{i}(image, sigma: float = 1.0, level: float = 0.5):\n"
+        f'    """Step {i}: scale, clip and shift."""\n'
+        "    scaled = np.clip(image * sigma, 0.0, None)\n"
+        "    mask = scaled > level\n"
+        f"    return np.where(mask, scaled, 0.0) + {i}\n"
+    )
+
+
+SHAPES: dict[str, Callable[[int], str]] = {
+    "realistic functions": _realistic,
+    "alias chain": lambda i: f"a{i} = np.sqrt\n" if i == 0 else f"a{i} = a{i - 1}\n",
+    "module constants": lambda i: f"K{i} = ({i} * 2.0, {i} + 1, 'k{i}')\n",
+    "long expressions": lambda i: f"X{i} = ((1 + 2) * 3 - 4 / 5 + 6 ** 2 + (7 - 8) * 9) * {i}\n",
+}
+
+
+def scaling(rounds: int) -> tuple[dict[str, list[tuple[int, float, str]]], str]:
+    """CPU seconds of validate_code per shape and size (median of ``rounds``, budget lifted),
+    and the default policy's verdict at that size."""
+    from dataclasses import replace
+
+    from openhcs_plugins.validation import ImportPolicy
+
+    lifted = replace(ImportPolicy.default(), max_seconds=600.0, max_nodes=10**9)
+    out: dict[str, list[tuple[int, float, str]]] = {}
+    for name, unit in SHAPES.items():
+        rows = []
+        for size in SCALING_SIZES:
+            text = _repeat(unit, size)
+            samples = []
+            for _ in range(rounds):
+                start = time.process_time()
+                validate_code(text, policy=lifted)
+                samples.append(time.process_time() - start)
+            default = validate_code(text)
+            verdict = "valid" if default.is_valid else default.errors[0].rule
+            rows.append((len(text.encode()), statistics.median(samples), verdict))
+        out[name] = rows
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return out, ", ".join(f"{x:.2f}" for x in load)
+
+
+def _fit(rows: list[tuple[int, float, str]]) -> tuple[float, float, float]:
+    xs = [r[0] / 1e6 for r in rows]
+    ys = [r[1] for r in rows]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+    intercept = my - slope * mx
+    ss_res = sum((y - (intercept + slope * x)) ** 2 for x, y in zip(xs, ys, strict=True))
+    ss_tot = sum((y - my) ** 2 for y in ys) or 1e-12
+    return slope, intercept, 1 - ss_res / ss_tot
+
+
+def scaling_report(data: dict[str, list[tuple[int, float, str]]], load: str) -> str:
+    lines = [
+        "## Validation time against input size (issue 13)",
+        "",
+        "CPU time of one `validate_code` call (median) with the budget lifted, so the real cost",
+        "shows; the last column is what the default policy answers for the same text (its budget,",
+        "1 s of CPU, parse included, refuses what it cannot finish: `too-complex`). Line fit",
+        "`t = a + b x size`; linear means r² close to 1.",
+        "",
+        "| shape | "
+        + " | ".join(f"{s / 1e6:g} MB" for s in SCALING_SIZES)
+        + " | s per MB | r² | default at 1 MB |",
+        "|---|" + "---:|" * len(SCALING_SIZES) + "---:|---:|---|",
+    ]
+    for name, rows in data.items():
+        slope, _intercept, r2 = _fit(rows)
+        cells = " | ".join(f"{r[1] * 1e3:.0f} ms" for r in rows)
+        lines.append(f"| {name} | {cells} | {slope:.2f} | {r2:.3f} | {rows[-1][2]} |")
+    lines += [
+        "",
+        f"Load average when the scaling run ended: {load}.",
+        "",
+        "![validation time against input size](validation-scaling.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def scaling_plot(data: dict[str, list[tuple[int, float, str]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+    for name, rows in data.items():
+        xs = [r[0] / 1e6 for r in rows]
+        ax.plot(xs, [r[1] for r in rows], marker="o", label=name)
+    ax.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="default budget (1 s CPU)")
+    ax.set_xlabel("input size (MB)")
+    ax.set_ylabel("validate_code CPU time (s)")
+    ax.set_title("Validation time against input size (budget lifted)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def report(rows: list[dict[str, object]], machine: dict[str, str]) -> str:
     lines = [
         "## Validation (`benchmarks/validation.py`)",
@@ -184,6 +312,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40, help="samples per row (default 40)")
     parser.add_argument(
+        "--scaling-rounds", type=int, default=3, help="samples per size (default 3; 0: skip)"
+    )
+    parser.add_argument(
         "--output",
         default=str(ROOT / "docs" / "performance-validation.md"),
         help="Markdown file to write, or '-' for stdout",
@@ -191,6 +322,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     rows, machine = run(args.rounds)
     text = report(rows, machine)
+    if args.scaling_rounds > 0:
+        data, load = scaling(args.scaling_rounds)
+        text += "\n" + scaling_report(data, load)
+        if args.output != "-":
+            scaling_plot(data, Path(args.output).with_name("validation-scaling.png"))
     if args.output == "-":
         print(text)
     else:

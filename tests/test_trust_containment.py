@@ -40,23 +40,26 @@ def _function(name: str, body: str, module_level: str = "") -> str:
     return f"{HEAD}{module_level}\n@numpy\ndef {name}(image):\n{lines}    return image\n"
 
 
-#: name -> (module-level code, body): each passes the user-level policy and, run here, would
-#: change the host.
+#: name -> (module-level code, body): each would change the host if it ran here. The first
+#: group passes the user-level policy (the lint does not know these routes); the second is
+#: refused by it since issue 13 (reported, never run); both are dropped in as downloaded files.
 HARMFUL = {
+    "typecodes": ("", "np.typecodes.update({'All': 'planted'})"),
+    "masked_display": ("", "np.ma.masked_print_option.set_display('planted')"),
+    "scalar_types": ("", "np.sctypeDict.update({'planted': np.float16})"),
+    "object_buffer": ("", "forged = np.ndarray((4,), dtype=object, buffer=bytearray(64))"),
+    "keyboard_interrupt": ("", "raise KeyboardInterrupt"),
+    "system_exit": ("", "raise SystemExit(3)"),
+    "generator_exit": ("", "raise GeneratorExit"),
+    "module_interrupt": ("raise KeyboardInterrupt\n", "pass"),
+}
+REFUSED = {
     "numpy_errors": ("", "np.seterr(all='ignore')"),
     "numpy_print": ("", "np.set_printoptions(precision=1, threshold=5)"),
     "warning_filters": ("", "warnings.simplefilter('ignore')\nwarnings.filterwarnings('error')"),
     "fft_backend": ("", "scipy.fft.set_global_backend('scipy', only=True)"),
     "random_state": ("", "np.random.seed(1234)"),
-    "enum_into_numpy": (
-        "",
-        "enum.Enum('Planted', 'a b', module='numpy')\n"
-        "enum.global_enum(enum.Enum('Planted', 'a b', module='numpy'))",
-    ),
-    "keyboard_interrupt": ("", "raise KeyboardInterrupt"),
-    "system_exit": ("", "raise SystemExit(3)"),
-    "generator_exit": ("", "raise GeneratorExit"),
-    "module_interrupt": ("raise KeyboardInterrupt\n", "pass"),
+    "enum_into_numpy": ("", "enum.global_enum(enum.Enum('Planted', 'a b', module='numpy'))"),
 }
 
 
@@ -68,6 +71,9 @@ def _host_state() -> dict[str, object]:
         "random": repr(np.random.get_state()[1][:8]),
         # numpy's submodules load lazily; anything else new in numpy was planted
         "numpy_names": sorted(k for k, v in vars(np).items() if not isinstance(v, ModuleType)),
+        "typecodes": dict(np.typecodes),
+        "scalar_types": sorted(map(str, np.sctypeDict)),
+        "masked_display": np.ma.masked_print_option.display(),
         "modules": sorted(m for m in sys.modules if m.startswith("openhcs_plugins_custom.")),
     }
 
@@ -82,7 +88,7 @@ def _load(folder: Path) -> tuple[FunctionRegistry, list]:
 def test_untrusted_files_leave_the_host_unchanged(tmp_path: Path) -> None:
     folder = tmp_path / "functions"
     folder.mkdir()
-    for name, (module_level, body) in HARMFUL.items():
+    for name, (module_level, body) in {**HARMFUL, **REFUSED}.items():
         (folder / f"{name}.py").write_text(_function(name, body, module_level))
     for path in sorted(CORPUS.glob("*.py")):
         shutil.copy(path, folder / path.name)
@@ -95,6 +101,7 @@ def test_untrusted_files_leave_the_host_unchanged(tmp_path: Path) -> None:
         # every adversarial corpus file is refused and reported with its file
         refused = {Path(p.file).name for p in problems if p.file}
         assert {p.name for p in CORPUS.glob("*.py")} <= refused
+        assert {f"{name}.py" for name in REFUSED} <= refused
         image = np.ones((1, 8, 8), np.float32)
         for name in HARMFUL:
             info = registry.entry(f"openhcs:{name}").info

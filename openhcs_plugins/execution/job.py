@@ -39,6 +39,8 @@ class Job:
         self.request_fd = config["request_fd"]
         self.response_fd = config["response_fd"]
         self.functions: dict = {}
+        #: a shared worker holds several files: slot (given by the parent) -> their functions
+        self.slots: dict = {}
         self.filename = "<isolated>"
         self.baseline_threads = 0
         self.np = None
@@ -225,6 +227,8 @@ class Job:
                 continue
             found[name] = obj
         self.functions = found
+        if header.get("slot") is not None:
+            self.slots[str(header["slot"])] = found
         described = {
             name: self._describe(name, obj, CONTRACT_ATTRIBUTE) for name, obj in found.items()
         }
@@ -297,7 +301,8 @@ class Job:
 
     def call(self, header: dict, arrays: list) -> None:
         name = header["function"]
-        func = self.functions.get(name)
+        slot = header.get("slot")
+        func = (self.slots.get(str(slot), {}) if slot is not None else self.functions).get(name)
         if func is None:
             self.fail("load", f"no memory-decorated function {name!r} was loaded")
             return

@@ -181,7 +181,9 @@ def isolated_module(
     if limits.idle_seconds is None:
         limits = replace(limits, idle_seconds=60.0)
     name = module_name_for(candidate)
-    runner = IsolatedRunner(candidate.text, filename=filename, limits=limits)
+    # one warm worker per memory type serves every strict file (execution/pool.py)
+    pool = "+".join(sorted({f.input_memory_type for f in functions})) or "numpy"
+    runner = IsolatedRunner(candidate.text, filename=filename, limits=limits, shared=pool)
     try:
         found = runner.functions
     except LoadFailed as exc:

@@ -49,6 +49,7 @@ from openhcs_plugins.execution.errors import (
     WorkerMemoryError,
 )
 from openhcs_plugins.execution.limits import SETTINGS_HINT, IsolationLimits, limits_with
+from openhcs_plugins.execution.pool import SHARED_LOCK, shared_worker
 from openhcs_plugins.execution.process import WorkerProcess
 from openhcs_plugins.execution.protocol import decode
 from openhcs_plugins.execution.report import CallOutput, IsolationReport
@@ -112,10 +113,14 @@ class IsolatedRunner:
         module: str | None = None,
         limits: IsolationLimits | None = None,
         key: str | None = None,
+        shared: str | None = None,
         **limit_overrides: Any,
     ) -> None:
         if (source_text is None) == (module is None):
             raise ValueError("give either source_text or module")
+        #: the pool this runner's code loads into (a memory type): one warm worker serves the
+        #: files of that pool (execution/pool.py); None: a worker of its own.
+        self.shared = shared
         #: the registry key of the function (``runner_for``), named in contract errors.
         self.key = key
         self.source_text = source_text
@@ -125,7 +130,8 @@ class IsolatedRunner:
         self.limits = limits_with(limits, limit_overrides)
         self._worker: WorkerProcess | None = None
         self._functions: dict[str, IsolatedFunctionInfo] = {}
-        self._lock = threading.RLock()
+        self._pooled: Any = None  # the shared worker the code was loaded into
+        self._lock = SHARED_LOCK if shared is not None else threading.RLock()
         self._timer: threading.Timer | None = None
         self.last_output = CallOutput()
         self.workers_started = 0
@@ -142,7 +148,7 @@ class IsolatedRunner:
 
     def __del__(self) -> None:
         worker = self.__dict__.get("_worker")
-        if worker is not None:
+        if worker is not None and self.__dict__.get("shared") is None:
             try:
                 worker.kill()
             except Exception:  # at interpreter exit modules may be half gone; atexit kills too
@@ -155,8 +161,10 @@ class IsolatedRunner:
                 self._timer.cancel()
                 self._timer = None
             if self._worker is not None:
-                self._worker.kill()
+                if self.shared is None:
+                    self._worker.kill()
                 self._worker = None
+                self._pooled = None
 
     # -- state
     @property
@@ -184,6 +192,20 @@ class IsolatedRunner:
         return name or self.function_name or ""
 
     def _ensure(self) -> WorkerProcess:
+        if self.shared is not None:
+            pooled = shared_worker(self.shared, self.limits)
+            if self._pooled is not pooled:  # a new (or replaced) worker: load the code into it
+                self._worker = None
+                try:
+                    self._functions = self._load(pooled.worker, slot=pooled.slot_for(self))
+                except BaseException:
+                    pooled.discard()  # a failed load may leave anything behind in it
+                    raise
+                self._pooled = pooled
+            self._worker = pooled.worker
+            if self.function_name is None and len(self._functions) == 1:
+                self.function_name = next(iter(self._functions))
+            return pooled.worker
         worker = self._worker
         if worker is not None:
             # Replace a warm worker before a call could reach its lifetime CPU limit.
@@ -206,13 +228,19 @@ class IsolatedRunner:
         self._worker = worker
         return worker
 
-    def _load(self, worker: WorkerProcess) -> dict[str, IsolatedFunctionInfo]:
+    def _load(
+        self, worker: WorkerProcess, slot: str | None = None
+    ) -> dict[str, IsolatedFunctionInfo]:
         """Read the worker's report, load the code, return the functions it found."""
-        # The report is read before any user code runs in the worker, so that code cannot
-        # forge it (it could write frames to the pipe while it loads).
-        header, _ = worker.exchange({"op": "report"}, what="starting the worker")
-        worker.report = self._report = IsolationReport.from_worker(header.get("report") or {})
+        if worker.report is None:
+            # The report is read before any user code runs in the worker, so that code cannot
+            # forge it (it could write frames to the pipe while it loads).
+            header, _ = worker.exchange({"op": "report"}, what="starting the worker")
+            worker.report = IsolationReport.from_worker(header.get("report") or {})
+        self._report = worker.report
         request: dict[str, Any] = {"op": "load", "filename": self.filename}
+        if slot is not None:
+            request["slot"] = slot
         if self.module is not None:
             request["module"] = self.module
             request["functions"] = [self.function_name] if self.function_name else None
@@ -341,6 +369,8 @@ class IsolatedRunner:
                 "args": encoded_args,
                 "kwargs": encoded_kwargs,
             }
+            if self._pooled is not None:
+                request["slot"] = self._pooled.slot_for(self)
             what = f"the call of {name}"
             cpu_before = worker.cpu_used
             try:
@@ -389,6 +419,9 @@ class IsolatedRunner:
             self._worker = None
 
     def _schedule_idle(self) -> None:
+        if self._pooled is not None:
+            self._pooled.touch(self.limits.idle_seconds)
+            return
         idle = self.limits.idle_seconds
         if idle is None:
             return

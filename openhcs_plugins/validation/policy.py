@@ -1,5 +1,8 @@
 """The static policy for user code: which modules, attributes, builtins and decorators it may use.
 
+Over 600 lines: most of it is the policy's tables (the allowlist, the deny lists, the
+definition-time calls), kept in one place so that a review reads them together.
+
 This module owns :class:`ImportPolicy`, a frozen value (data only: the lookup tables and caches
 built from it live in :class:`~openhcs_plugins.validation.index.PolicyIndex`), and the
 decorator table (which dotted paths are the memory-type decorators). It may import the standard
