@@ -13,6 +13,13 @@ function on a ``(16, 1024, 1024)`` stack, to show the cost of moving data throug
   and loading the code (imports) in a fresh worker;
 - cold starts with namespaces switched off, to show what the namespaces cost.
 
+- **isolated by default** (issue 13): a folder of untrusted numpy files called through
+  ``registry.call`` as a user's code calls them, against the same folder run in process
+  (``trust.untrusted = user``), in the same run: per call, the first call of the first file (the
+  cold start), the first call of each further file (loaded into the shared worker, against a
+  worker per file as before the pool), and the demo's wall time with the tree before issue 13
+  (``--before-python``) and this one.
+
 Every isolated result is checked against the in-process result. The baseline is measured in
 the same run. Run: ``python benchmarks/isolation.py`` (about a minute on 2 cores); writes
 ``docs/performance-isolation.md``.
@@ -227,15 +234,152 @@ def write(results: list[dict[str, Any]], parts: dict[str, float], path: Path) ->
     return text
 
 
+DEFAULT_FILE = """from openhcs_plugins.memory import numpy
+import numpy as np
+
+OFFSET = {index}
+
+
+@numpy
+def step_{index}(image, low: float = 1.0, high: float = 99.0):
+    lo, hi = np.percentile(image, [low, high])
+    return np.clip((image - lo) / max(hi - lo, 1e-6), 0.0, 1.0) + OFFSET
+"""
+
+
+def isolated_by_default(
+    stack: np.ndarray, files: int, repeat: int, before_python: str | None
+) -> dict[str, Any]:
+    """The default for untrusted folder files against in-process, measured in one run."""
+    import subprocess
+    import tempfile
+
+    from openhcs_plugins.config import load_settings
+    from openhcs_plugins.execution import pool
+    from openhcs_plugins.loader import load_plugins
+    from openhcs_plugins.registry import FunctionRegistry, RegistryAdapter
+
+    out: dict[str, Any] = {"files": files}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "functions"
+        folder.mkdir()
+        for index in range(files):
+            (folder / f"step_{index}.py").write_text(DEFAULT_FILE.format(index=index))
+
+        def registry(untrusted: str) -> Any:
+            adapter = RegistryAdapter(FunctionRegistry())
+            settings = load_settings(trust__untrusted=untrusted, cache_dir=str(Path(tmp) / "c"))
+            load_plugins(
+                adapter=adapter, settings=settings, include_entry_points=False, folder=folder
+            )
+            return adapter.registry
+
+        here = registry("user")
+        pool.close_shared_workers()
+        isolated = registry("strict")
+        assert isolated.entry("openhcs:step_0").info.provenance.runs == "isolated"
+        start = time.perf_counter()
+        got = isolated.call("openhcs:step_0", stack)
+        out["cold_ms"] = (time.perf_counter() - start) * 1000
+        check(here.call("openhcs:step_0", stack), got)
+        firsts = []
+        for index in range(1, files):
+            start = time.perf_counter()
+            isolated.call(f"openhcs:step_{index}", stack)
+            firsts.append((time.perf_counter() - start) * 1000)
+        out["next_file_ms"] = statistics.median(firsts)
+        out["in_process_ms"] = median_ms(lambda: here.call("openhcs:step_1", stack), repeat)
+        out["isolated_ms"] = median_ms(lambda: isolated.call("openhcs:step_1", stack), repeat)
+        out["shared_workers"] = len(pool._POOL)
+        pool.close_shared_workers()
+        # before the pool: a worker of its own per file, each paying its cold start
+        per_file = []
+        for index in range(min(files, 4)):
+            start = time.perf_counter()
+            with IsolatedRunner(DEFAULT_FILE.format(index=index), f"step_{index}") as runner:
+                runner.call(stack)
+            per_file.append((time.perf_counter() - start) * 1000)
+        out["worker_per_file_ms"] = statistics.median(per_file)
+
+    def demo(python: str) -> float:
+        times = []
+        for _ in range(3):
+            with tempfile.TemporaryDirectory() as tmp:
+                env = {
+                    **os.environ,
+                    "XDG_DATA_HOME": tmp,
+                    "XDG_CACHE_HOME": tmp,
+                    "XDG_CONFIG_HOME": tmp,
+                }
+                env.pop("PYTHONDONTWRITEBYTECODE", None)
+                start = time.perf_counter()
+                subprocess.run(
+                    [python, "-m", "openhcs_plugins.cli", "demo"],
+                    cwd=tmp,
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                )
+                times.append((time.perf_counter() - start) * 1000)
+        return statistics.median(times)
+
+    out["demo_after_ms"] = demo(sys.executable)
+    if before_python:
+        out["demo_before_ms"] = demo(before_python)
+    return out
+
+
+def write_default(data: dict[str, Any]) -> str:
+    over = data["isolated_ms"] - data["in_process_ms"]
+    lines = [
+        "",
+        "## Isolated by default (issue 13)",
+        "",
+        f"{data['files']} untrusted numpy files in the functions folder, called through "
+        "`registry.call` on a (2, 256, 256) float32 stack, against the same folder run in "
+        "process (`trust.untrusted = user`) in the same run; medians in milliseconds.",
+        "",
+        "| | in process | isolated (default) | difference |",
+        "|---|---:|---:|---:|",
+        f"| per call, warm | {data['in_process_ms']:.2f} | {data['isolated_ms']:.2f} "
+        f"| +{over:.2f} (target within 2 ms: {'met' if over <= 2 else 'missed'}) |",
+        f"| first call of the first file (cold start) | | {data['cold_ms']:.0f} | |",
+        f"| first call of each further file, shared worker | | {data['next_file_ms']:.1f} | "
+        f"a worker per file (before the pool): {data['worker_per_file_ms']:.0f} |",
+        "",
+        f"Shared workers running for {data['files']} files: {data['shared_workers']}.",
+    ]
+    if "demo_before_ms" in data:
+        lines.append(
+            f"`openhcs-plugins demo`, whole process: {data['demo_before_ms']:.0f} ms before issue "
+            f"13, {data['demo_after_ms']:.0f} ms after (its bundled functions are registered "
+            "from the editor API, so they are trusted and run in process)."
+        )
+    else:
+        lines.append(f"`openhcs-plugins demo`, whole process: {data['demo_after_ms']:.0f} ms.")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines += [f"Load average after this part: {load:.2f}.", ""]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--cold-repeat", type=int, default=5)
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "performance-isolation.md")
+    parser.add_argument("--files", type=int, default=10, help="untrusted files (default 10)")
+    parser.add_argument(
+        "--before-python", default=None, help="the interpreter of a venv of the tree before"
+    )
+    parser.add_argument("--only-default", action="store_true", help="only issue 13's part")
     args = parser.parse_args()
     limits = IsolationLimits.from_settings(wall_seconds=120.0)
     rng = np.random.default_rng(0)
     small = rng.random((2, 256, 256), dtype=np.float32)
+    default = write_default(isolated_by_default(small, args.files, args.repeat, args.before_python))
+    if args.only_default:
+        print(default)
+        return
     large = rng.random((16, 1024, 1024), dtype=np.float32)
     results = [
         measure(
@@ -267,7 +411,9 @@ def main() -> None:
         ),
     ]
     parts = start_parts(limits, max(5, args.cold_repeat))
-    print(write(results, parts, args.output))
+    text = write(results, parts, args.output)
+    args.output.write_text(text + "\n" + default, encoding="utf-8")
+    print(text + "\n" + default)
 
 
 if __name__ == "__main__":

@@ -964,7 +964,7 @@ def read_back(image):
 
 @pytest.mark.parametrize("mode", list(MODES))
 def test_every_limit_the_report_names_is_in_force_in_the_job(mode, monkeypatch):
-    from openhcs_plugins.execution.process import ENV_PASSED
+    from openhcs_plugins.execution.process import ENV_PASSED, WORKER_ENVIRONMENT
 
     monkeypatch.setenv("OPENHCS_TEST_SECRET_TOKEN", "hunter2")
     read, write = os.pipe()  # inheritable descriptors of the host must not reach the job
@@ -986,5 +986,10 @@ def test_every_limit_the_report_names_is_in_force_in_the_job(mode, monkeypatch):
     assert found["limits"]["RLIMIT_NOFILE"] == [64, 64]
     # stdin, stdout, stderr, the request and response pipes, and the listing's own
     assert len(found["fds"]) == 6, found["fds"]
-    allowed = {*ENV_PASSED, *protocol.SCRATCH_VARIABLES, "PYTHONDONTWRITEBYTECODE"}
+    allowed = {
+        *ENV_PASSED,
+        *WORKER_ENVIRONMENT,
+        *protocol.SCRATCH_VARIABLES,
+        "PYTHONDONTWRITEBYTECODE",
+    }
     assert set(found["env"]) <= allowed, set(found["env"]) - allowed

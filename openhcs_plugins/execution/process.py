@@ -82,11 +82,22 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+#: Set in every worker. A warm worker receives and returns a new image at every call: with
+#: glibc's defaults each buffer over 128 KiB is a fresh mmap whose pages fault in again (about
+#: a millisecond per MiB); from the heap, they are reused (docs/performance-isolation.md). The
+#: memory limit (RLIMIT_AS) still holds.
+WORKER_ENVIRONMENT = {
+    "MALLOC_MMAP_THRESHOLD_": str(64 << 20),
+    "MALLOC_TRIM_THRESHOLD_": str(256 << 20),
+}
+
+
 def _env(workdir: str) -> dict[str, str]:
     env = {k: os.environ[k] for k in ENV_PASSED if os.environ.get(k)}
     env.setdefault("PATH", "/usr/bin:/bin")
     env.update(scratch_environment(workdir))
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(WORKER_ENVIRONMENT)
     return env
 
 
