@@ -580,7 +580,10 @@ def test_findings_name_the_enclosing_function():
         ("return __builtins__", "dunder-name"),
         ('return "{0.shape}".format(image)', "format-attribute"),
         ('return "{0[1]} {:.2f}".format(image, 1.0)', None),
-        ("fmt = '{}'\n    return fmt.format(image)", "format-attribute"),
+        # a name bound once to a literal is the literal (issue 13); anything else is not
+        ("fmt = '{}'\n    return fmt.format(image)", None),
+        ("fmt = '{0.__class__}'\n    return fmt.format(image)", "format-attribute"),
+        ("fmt = str(image)\n    return fmt.format(image)", "format-attribute"),
         ("process.__name__ = 'x'\n    return image", "underscore-attribute"),
         ("np.mean = np.median\n    return image", "module-assignment"),
         ("np.typecodes['All'] = ''\n    return image", "module-assignment"),

@@ -64,6 +64,7 @@ class Inspector(
         """The checks that need the whole module's imports and bindings."""
         self._check_annotation_strings()
         self._check_spelled()
+        self._check_format_names()
         self._check_chains()
         self._check_bare_names()
         self._check_stores()

@@ -100,6 +100,31 @@ class AttributeRules:
                 continue  # the user's own attribute on the user's own value
             self._denied_attribute(node.attr, node)
 
+    def _check_format_names(self) -> None:
+        """``TEMPLATE.format(...)`` is ``.format`` on a string literal when every binding of
+        ``TEMPLATE`` in the file is the assignment of a literal (fields checked like a literal
+        receiver); anything else gets the finding a non-literal receiver gets."""
+        if not self.format_names:
+            return
+        literals = _string_bindings(self.tree, {n.value.id for n in self.format_names})
+        for node in self.format_names:
+            value = literals.get(node.value.id)
+            if value is None:
+                self.add(
+                    "format-attribute",
+                    f"'.{node.attr}' on a value that is not a string literal is not allowed: "
+                    "its replacement fields can read any attribute.",
+                    node,
+                    "Use an f-string, or call .format on a string constant that is assigned "
+                    "once and never rebound.",
+                )
+            else:
+                self._check_format(
+                    ast.Attribute(
+                        value=value, attr=node.attr, lineno=node.lineno, col_offset=node.col_offset
+                    )
+                )
+
     def _own_attributes(self) -> set[str]:
         own = {n.attr for n in self.stores if n.__class__ is ast.Attribute}
         for statement in self.tree.body:
@@ -247,6 +272,10 @@ class AttributeRules:
     def _check_format(self, node: ast.Attribute) -> None:
         """``"{0.__globals__}".format(f)`` reads attributes without an Attribute node."""
         receiver = node.value
+        if receiver.__class__ is ast.Name and node.attr == "format":
+            # TEMPLATE.format(...): decided after the walk (_check_format_names)
+            self.format_names.append(node)
+            return
         if not (isinstance(receiver, ast.Constant) and isinstance(receiver.value, str)):
             self.add(
                 "format-attribute",
@@ -275,6 +304,65 @@ class AttributeRules:
                 "Use an f-string with a plain expression, e.g. f'{image.shape}'.",
             )
             return
+
+
+def _string_bindings(tree: ast.Module, names: set[str]) -> dict[str, ast.Constant]:
+    """For each of ``names`` bound only by plain assignments of one string literal (anywhere in
+    the file), that literal. A targeted read of the file's bindings of these names, done only
+    when ``.format`` is called on a name (rare)."""
+    found: dict[str, ast.Constant] = {}
+    spoiled: set[str] = set()
+    for node in ast.walk(tree):
+        cls = node.__class__
+        if cls is ast.Assign:
+            for target in node.targets:
+                if target.__class__ is ast.Name and len(node.targets) == 1:
+                    if target.id not in names:
+                        continue
+                    value = node.value
+                    literal = value.__class__ is ast.Constant and isinstance(value.value, str)
+                    if literal and target.id not in found:
+                        found[target.id] = value
+                    else:
+                        spoiled.add(target.id)
+                else:  # unpacking or chained assignment: not a plain literal binding
+                    spoiled.update(
+                        n.id for n in ast.walk(target) if n.__class__ is ast.Name and n.id in names
+                    )
+        elif cls in (ast.AugAssign, ast.AnnAssign):
+            spoiled.update(
+                n.id for n in ast.walk(node.target) if n.__class__ is ast.Name and n.id in names
+            )
+        else:
+            spoiled.update(_bound_names(node) & names)
+    return {name: value for name, value in found.items() if name not in spoiled}
+
+
+def _bound_names(node: ast.AST) -> set[str]:
+    """Names a node binds other than by assignment (defs, parameters, imports, globals,
+    exception and match names, comprehension and for targets, with ... as)."""
+    cls = node.__class__
+    if cls in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+        return {node.name}
+    if cls is ast.arg:
+        return {node.arg}
+    if cls in (ast.Import, ast.ImportFrom):
+        return {(a.asname or a.name).partition(".")[0] for a in node.names}
+    if cls in (ast.Global, ast.Nonlocal):
+        return set(node.names)
+    if cls is ast.ExceptHandler and node.name:
+        return {node.name}
+    if cls in (ast.MatchAs, ast.MatchStar) and node.name:
+        return {node.name}
+    if cls is ast.MatchMapping and node.rest:
+        return {node.rest}
+    if cls in (ast.For, ast.AsyncFor, ast.comprehension, ast.withitem, ast.NamedExpr):
+        target = getattr(node, "target", None) or getattr(node, "optional_vars", None)
+        if target is not None:
+            return {n.id for n in ast.walk(target) if n.__class__ is ast.Name}
+    if cls is ast.Delete:
+        return {n.id for t in node.targets for n in ast.walk(t) if n.__class__ is ast.Name}
+    return set()
 
 
 def _namedtuple_fields(call: ast.Call) -> list[str]:

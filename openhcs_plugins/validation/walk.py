@@ -121,6 +121,8 @@ class Walk:
         self.stores: list[ast.expr] = []
         #: attribute nodes whose denied spelling may be the file's own name (rules.py).
         self.spelled: list[tuple[ast.Attribute, str]] = []
+        #: ``NAME.format`` nodes, decided once the file's bindings are known (rules.py).
+        self.format_names: list[ast.Attribute] = []
         #: (bound name, Name whose value it takes) for alias tracking.
         self.aliases: list[tuple[str, str]] = []
         #: every function or class definition with its scope.
