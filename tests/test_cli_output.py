@@ -302,21 +302,28 @@ def test_list_gives_the_line_of_an_encoding_error_as_validate_does(functions_dir
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland displays: Linux")
 def test_gui_without_a_display_says_what_to_do(tmp_path):
+    result = _run_gui()
+    assert result.returncode == 1, result.stderr
+    assert "QT_QPA_PLATFORM=offscreen openhcs-plugins gui" in result.stderr
+    assert "display" in result.stderr
+
+
+def _run_gui(display: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`openhcs-plugins gui` with no display variables (or only DISPLAY=display)."""
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}
     }
-    result = subprocess.run(
+    if display is not None:
+        env["DISPLAY"] = display
+    return subprocess.run(
         [sys.executable, "-m", "openhcs_plugins.cli", "gui"],
         capture_output=True,
         text=True,
         timeout=120,
         env=env,
     )
-    assert result.returncode == 1, result.stderr
-    assert "QT_QPA_PLATFORM=offscreen openhcs-plugins gui" in result.stderr
-    assert "display" in result.stderr
 
 
 def _unused_x_display() -> str:
@@ -337,19 +344,7 @@ def _unused_x_display() -> str:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland displays: Linux")
 def test_gui_with_a_display_nobody_serves_says_so_instead_of_aborting(tmp_path):
     display = _unused_x_display()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}
-    }
-    env["DISPLAY"] = display
-    result = subprocess.run(
-        [sys.executable, "-m", "openhcs_plugins.cli", "gui"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    result = _run_gui(display)
     assert result.returncode == 1, (result.returncode, result.stderr)  # not Qt's abort (134)
     assert f"DISPLAY={display}" in result.stderr
     assert "QT_QPA_PLATFORM=offscreen openhcs-plugins gui" in result.stderr
