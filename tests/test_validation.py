@@ -84,11 +84,26 @@ def test_result_is_frozen():
 def test_error_string_names_file_line_snippet_and_hint():
     result = validate_code("import os\n", filename="/tmp/f.py")
     error = result.errors[0]
-    assert isinstance(error, ValidationError) and isinstance(error, Exception)
+    # OpenHCS documents List[str] (issue 14); the item is a str carrying the finding's fields
+    assert isinstance(error, str) and isinstance(error.error, ValidationError)
     assert error.filename == "/tmp/f.py" and error.line_number == 1
     assert error.code_snippet == "import os"
     assert error.rule == "import-not-allowed" and error.hint
     assert str(error) == (f"/tmp/f.py:1: {error.message} (import os) - {error.hint}")
+
+
+def test_errors_join_as_text_and_keep_their_lines():
+    bad = function_code(body="import os\n    return os.getcwd()")
+    result = validate_code(bad, filename="/lab/bad.py")
+    text = "\n".join(result.errors)  # what OpenHCS's dialog does
+    assert text.splitlines()[0] == str(result.errors[0])
+    assert all(e.line_number > 0 and f"/lab/bad.py:{e.line_number}:" in e for e in result.errors)
+    copy = pickle.loads(pickle.dumps(result.errors[0]))
+    assert copy == result.errors[0] and copy.rule == result.errors[0].rule
+    assert copy.line_number == result.errors[0].line_number
+    with pytest.raises(ValidationError) as raised:
+        raise result.errors[0].error
+    assert raised.value.line_number == result.errors[0].line_number
 
 
 def test_validation_error_keeps_its_fields_through_pickle():

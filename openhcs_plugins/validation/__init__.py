@@ -57,6 +57,7 @@ from openhcs_plugins.validation.findings import (
     Finding,
     TooComplex,
     ValidationError,
+    ValidationMessage,
     ValidationResult,
 )
 from openhcs_plugins.validation.index import ALLOWED, DENIED, PARENT, UNKNOWN
@@ -77,6 +78,7 @@ __all__ = [
     "ModuleFacts",
     "TooComplex",
     "ValidationError",
+    "ValidationMessage",
     "ValidationResult",
     "makes_functions_at_import",
     "read_module",

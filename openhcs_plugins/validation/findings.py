@@ -23,6 +23,7 @@ __all__ = [
     "Finding",
     "TooComplex",
     "ValidationError",
+    "ValidationMessage",
     "ValidationResult",
 ]
 
@@ -136,6 +137,71 @@ class ValidationError(OpenHCSPluginsError):
         )
 
 
+class ValidationMessage(str):
+    """One finding as OpenHCS's documented API gives it: a ``str``.
+
+    ``ValidationResult.errors`` and ``.warnings`` are documented as ``List[str]``, so a host's
+    dialog can ``"\\n".join(result.errors)``. Each item is the text of the finding
+    (``file:line: message (snippet) - hint``) and still carries ``line_number``,
+    ``code_snippet``, ``rule``, ``filename``, ``function``, ``hint`` and ``message``;
+    :attr:`error` is the :class:`ValidationError` to raise.
+    """
+
+    message: str
+    line_number: int
+    code_snippet: str
+    rule: str
+    filename: str
+    function: str
+    hint: str
+
+    def __new__(cls, error: ValidationError) -> ValidationMessage:
+        self = super().__new__(cls, str(error))
+        self.message = error.message
+        self.line_number = error.line_number
+        self.code_snippet = error.code_snippet
+        self.rule = error.rule
+        self.filename = error.filename
+        self.function = error.function
+        self.hint = error.hint
+        return self
+
+    @property
+    def error(self) -> ValidationError:
+        """The finding as an exception (to raise, or to attach to one)."""
+        return ValidationError(
+            self.message,
+            self.line_number,
+            self.code_snippet,
+            rule=self.rule,
+            filename=self.filename,
+            function=self.function,
+            hint=self.hint,
+        )
+
+    # the names every error of the package has (errors.OpenHCSPluginsError)
+    @property
+    def subject(self) -> str | None:
+        return self.function or self.filename or None
+
+    @property
+    def path(self) -> str | None:
+        return self.filename or None
+
+    @property
+    def line(self) -> int | None:
+        return self.line_number or None
+
+    def __repr__(self) -> str:
+        return (
+            f"ValidationMessage({self.message!r}, line_number={self.line_number}, "
+            f"rule={self.rule!r}, function={self.function!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ValidationMessage, (self.error,))
+
+
 def _rebuild_error(*args: Any) -> ValidationError:
     message, line, snippet, rule, filename, function, hint = args
     return ValidationError(
@@ -148,14 +214,36 @@ class ValidationResult:
     """The outcome of a validation: valid or not, the findings, and the functions found."""
 
     is_valid: bool
-    errors: tuple[ValidationError, ...]
-    warnings: tuple[ValidationError, ...]
+    #: each a ``str`` (OpenHCS's ``List[str]``) carrying the finding's fields
+    #: (:class:`ValidationMessage`).
+    errors: tuple[ValidationMessage, ...]
+    warnings: tuple[ValidationMessage, ...]
     function_names: tuple[str, ...]
     #: static description of each decorated top-level function (nothing was executed).
     functions: tuple[StaticFunction, ...] = ()
     #: what the same pass read about the module, with ``validate_code(..., module_facts=True)``
     #: (None when not asked for, or when the text could not be read to the end).
     module: ModuleFacts | None = None
+
+    def __post_init__(self) -> None:
+        # Findings given as ValidationError (older callers) become ValidationMessage.
+        for name in ("errors", "warnings"):
+            items = getattr(self, name)
+            if any(type(item) is not ValidationMessage for item in items):
+                object.__setattr__(
+                    self,
+                    name,
+                    tuple(
+                        item
+                        if type(item) is ValidationMessage
+                        else ValidationMessage(
+                            item
+                            if isinstance(item, ValidationError)
+                            else ValidationError(str(item))
+                        )
+                        for item in items
+                    ),
+                )
 
     def as_error(self, filename: str = "") -> ValidationError:
         """The first error, to raise, with every error attached as ``.errors``; ``filename``
