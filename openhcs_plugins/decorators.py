@@ -8,6 +8,24 @@ good: the decorators live in :mod:`openhcs_plugins.memory.decorators` and are ex
 It imports only :mod:`openhcs_plugins.memory` (no numpy, no framework).
 """
 
-from openhcs_plugins.memory import cupy, jax, memory_types, numpy, pyclesperanto, tensorflow, torch
+from openhcs_plugins.memory import (
+    ProcessingContract,
+    cupy,
+    jax,
+    memory_types,
+    numpy,
+    pyclesperanto,
+    tensorflow,
+    torch,
+)
 
-__all__ = ["cupy", "jax", "memory_types", "numpy", "pyclesperanto", "tensorflow", "torch"]
+__all__ = [
+    "ProcessingContract",
+    "cupy",
+    "jax",
+    "memory_types",
+    "numpy",
+    "pyclesperanto",
+    "tensorflow",
+    "torch",
+]

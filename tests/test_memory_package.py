@@ -114,6 +114,7 @@ def test_the_public_names_of_openhcs_plugins_memory_are_unchanged() -> None:
         "DtypeChangeWarning",
         "FrameworkUnavailableError",
         "MemoryType",
+        "ProcessingContract",  # issue 14
         "convert_memory",
         "cupy",
         "detect_memory_type",

@@ -54,12 +54,14 @@ if TYPE_CHECKING:  # the names as a type checker sees them; imported on first us
     from openhcs_plugins.memory.types import DECORATED_MARKER as DECORATED_MARKER
     from openhcs_plugins.memory.types import INJECTED_PARAMETERS as INJECTED_PARAMETERS
     from openhcs_plugins.memory.types import MemoryType as MemoryType
+    from openhcs_plugins.memory.types import ProcessingContract as ProcessingContract
 
 #: Public name -> the module of this package that defines it.
 _HOMES: dict[str, str] = {
     "AVAILABLE_MEMORY_TYPES": "types",
     "CONTRACTS": "types",
     "MemoryType": "types",
+    "ProcessingContract": "types",
     "DtypeChangeError": "errors",
     "DtypeChangeWarning": "errors",
     "FrameworkUnavailableError": "errors",

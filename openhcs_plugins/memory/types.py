@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_CONTRACT",
     "INJECTED_PARAMETERS",
     "MemoryType",
+    "ProcessingContract",
     "coerce_contract",
     "coerce_memory_type",
     "inject_parameters",
@@ -48,8 +49,23 @@ class MemoryType(str, Enum):
 #: The names of the six memory types, in the order the OpenHCS documentation lists them.
 AVAILABLE_MEMORY_TYPES: list[str] = [m.value for m in MemoryType]
 
+
+class ProcessingContract(str, Enum):
+    """How OpenHCS runs a function on a stack (OpenHCS's enum of the same name).
+
+    ``@numpy(contract=ProcessingContract.PURE_2D)``, ``contract="PURE_2D"`` and OpenHCS's own
+    ``ProcessingContract.PURE_2D`` are the same declaration (:func:`coerce_contract` reads the
+    member's name); a member equals its name as a string.
+    """
+
+    FLEXIBLE = "FLEXIBLE"
+    PURE_3D = "PURE_3D"
+    PURE_2D = "PURE_2D"
+    VOLUMETRIC_TO_SLICE = "VOLUMETRIC_TO_SLICE"
+
+
 #: Processing contracts OpenHCS understands (``__openhcs_declared_processing_contract__``).
-CONTRACTS: tuple[str, ...] = ("FLEXIBLE", "PURE_3D", "PURE_2D", "VOLUMETRIC_TO_SLICE")
+CONTRACTS: tuple[str, ...] = tuple(member.value for member in ProcessingContract)
 #: The contract of a function declared without ``contract=``.
 DEFAULT_CONTRACT = "FLEXIBLE"
 

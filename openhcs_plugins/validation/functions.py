@@ -160,6 +160,30 @@ class FunctionReader:
             doc=ast.get_docstring(node) or "",
         )
 
+    def _contract_member(self, expr: Any) -> bool:
+        """``ProcessingContract.PURE_2D``: a contract's name on something called
+        ``ProcessingContract`` (ours, OpenHCS's, or any import path that names one, renamed
+        or not). Read from the source; the decorator checks the value when it runs."""
+        if expr.__class__ is not ast.Attribute or expr.attr not in CONTRACTS:
+            return False
+        owner = expr.value
+        if owner.__class__ is ast.Attribute:
+            return owner.attr == "ProcessingContract"
+        if owner.__class__ is ast.Name:
+            if owner.id == "ProcessingContract":
+                return True
+            paths = self.imports.get(owner.id, ())
+            if any(path.rpartition(".")[2] == "ProcessingContract" for path in paths):
+                return True
+            # an import the policy did not record (a trusted package's own modules)
+            return any(
+                alias.name == "ProcessingContract" and (alias.asname or alias.name) == owner.id
+                for statement in self.tree.body
+                if statement.__class__ is ast.ImportFrom
+                for alias in statement.names
+            )
+        return False
+
     def _memory_spec(
         self, decorator: ast.expr, kind: str, name: str
     ) -> tuple[str, str, str] | None:
@@ -223,6 +247,8 @@ class FunctionReader:
                 return None
             if isinstance(expr, ast.Constant) and expr.value is None and key != "input_type":
                 return None
+            if key == "contract" and self._contract_member(expr):
+                return expr.attr  # ProcessingContract.PURE_2D, under any import path
             if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
                 value = expr.value.upper() if key == "contract" else expr.value
                 if value in choices:
@@ -239,7 +265,11 @@ class FunctionReader:
 
         input_type = literal("input_type", _MEMORY_TYPES, types_hint)
         output_type = literal("output_type", _MEMORY_TYPES, types_hint)
-        contract = literal("contract", CONTRACTS, "one of: " + ", ".join(CONTRACTS))
+        contract = literal(
+            "contract",
+            CONTRACTS,
+            "one of: " + ", ".join(CONTRACTS) + " (a string, or ProcessingContract.NAME)",
+        )
         recovery = values.get("oom_recovery")
         if recovery is not None and not (
             isinstance(recovery, ast.Constant) and isinstance(recovery.value, bool)

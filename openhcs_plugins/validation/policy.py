@@ -84,6 +84,8 @@ _BLOCKED_MODULES = frozenset(
 _OPENHCS_LEAVES = frozenset(
     {f"{module}.{name}" for module in DECORATOR_MODULES for name in (*MEMORY_DECORATOR_NAMES,)}
     | {f"{module}.memory_types" for module in DECORATOR_MODULES}
+    | {f"{module}.ProcessingContract" for module in DECORATOR_MODULES}
+    | {"openhcs_plugins.memory.types.ProcessingContract"}
     | {
         f"{module}.{name}"
         for module in ("openhcs_plugins", "openhcs_plugins.memory")
