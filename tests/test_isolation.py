@@ -993,3 +993,36 @@ def test_every_limit_the_report_names_is_in_force_in_the_job(mode, monkeypatch):
         "PYTHONDONTWRITEBYTECODE",
     }
     assert set(found["env"]) <= allowed, set(found["env"]) - allowed
+
+
+def test_packages_a_pth_file_puts_under_a_hidden_folder_are_visible_to_the_worker(tmp_path):
+    """A layered venv, a user site or an editable install can put packages under a folder the
+    worker hides (/tmp, home): the worker still imports them (read-only), as the host does."""
+    import subprocess
+
+    from tests.plugin_packages import make_venv
+
+    python = make_venv(tmp_path / "venv")
+    hidden = tmp_path / "packages"  # under /tmp (pytest's tmp_path): hidden in the worker
+    hidden.mkdir()
+    (hidden / "lab_constants_for_worker.py").write_text("VALUE = 42\n")
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(site, "zz_lab.pth").write_text(f"{hidden}\n")
+    code = (
+        "import numpy as np\n"
+        "from openhcs_plugins.execution import IsolatedRunner\n"
+        "src = 'from openhcs_plugins.memory import numpy\\nimport lab_constants_for_worker as c\\n"
+        "\\n@numpy\\ndef f(image):\\n    return image + c.VALUE\\n'\n"
+        "with IsolatedRunner(src, 'f') as runner:\n"
+        "    print(float(runner.call(np.zeros((1, 2, 2), np.float32)).max()))\n"
+    )
+    done = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "42.0"

@@ -102,7 +102,8 @@ def _env(workdir: str) -> dict[str, str]:
 
 
 def _needed_paths(extra: Iterable[str]) -> list[str]:
-    """What the worker must see: this Python, its packages, this package, plugin locations."""
+    """What the worker must see: this Python, its packages (every folder of the import path),
+    this package, plugin locations."""
     import site
     import sysconfig
 
@@ -117,6 +118,10 @@ def _needed_paths(extra: Iterable[str]) -> list[str]:
             paths.add(sysconfig.get_path(key))
         except KeyError:
             pass
+    # Every folder of this interpreter's import path (but the script's or working folder
+    # first): a .pth file may put packages anywhere, a user site or a layered venv under a
+    # folder the worker hides (home, /tmp). They stay read-only there.
+    paths.update(p for p in sys.path[1:] if p and os.path.isdir(p))
     paths.update(extra)
     return sorted(os.path.realpath(p) for p in paths if p)
 
