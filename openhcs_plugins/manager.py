@@ -42,6 +42,7 @@ from openhcs_plugins._storage import (
 )
 from openhcs_plugins.config import Settings, load_settings
 from openhcs_plugins.config.trust import TrustStore, stricter
+from openhcs_plugins.errors import OpenHCSPluginsError
 from openhcs_plugins.execution.dispatch import CodeExecutionError, load_checked
 from openhcs_plugins.registry import (
     FunctionInfo,
@@ -69,6 +70,8 @@ from openhcs_plugins.validation import (
 __all__ = [
     "CustomFunctionInfo",
     "CustomFunctionManager",
+    "UnknownCustomFunctionError",
+    "UpdatedFunction",
     "default_functions_dir",
 ]
 
@@ -167,6 +170,35 @@ def split_functions(code: str, names: list[str]) -> dict[str, str]:
     if len(names) <= 1:
         return {name: code for name in names}
     return {name: without_functions(code, set(names) - {name}) for name in names}
+
+
+class UnknownCustomFunctionError(OpenHCSPluginsError, KeyError, ValueError):
+    """No saved function of that name: a ``ValueError`` as OpenHCS's manager raises it, and a
+    ``KeyError`` as this one always did."""
+
+    def __init__(self, name: str, folder: Path) -> None:
+        super().__init__(
+            f"no custom function {name!r} in {folder}",
+            subject=name,
+            path=folder,
+            hint="`openhcs-plugins list --source folder` shows the saved functions",
+        )
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class UpdatedFunction(str):
+    """What :meth:`CustomFunctionManager.update_custom_function` returns: the new function's
+    name (OpenHCS's dialog reads it as a ``str``), with ``functions`` the callables
+    registered."""
+
+    functions: list[Callable[..., Any]]
+
+    def __new__(cls, name: str, functions: list[Callable[..., Any]]) -> UpdatedFunction:
+        self = super().__new__(cls, name)
+        self.functions = list(functions)
+        return self
 
 
 def _trust_saved(prepared: list[tuple[Candidate, StaticFunction, Callable[..., Any]]]) -> None:
@@ -283,7 +315,7 @@ class CustomFunctionManager:
         """The saved source of function ``name``."""
         found = self._defining_file(name)
         if found is None:
-            raise KeyError(f"no custom function {name!r} in {self.storage_dir}")
+            raise UnknownCustomFunctionError(name, self.storage_dir)
         return found[0].read_text(encoding="utf-8")
 
     # -- loading ------------------------------------------------------------------------------
@@ -451,17 +483,26 @@ class CustomFunctionManager:
         self.adapter.changed()
         return funcs
 
-    def update_custom_function(self, old_name: str, code: str) -> list[Callable[..., Any]]:
+    def update_custom_function(self, old_name: str, code: str) -> UpdatedFunction:
         """Replace saved function ``old_name`` with ``code`` (which may rename it).
 
-        If the new code is invalid or fails to run, the old function stays registered and its
-        file is unchanged.
+        Returns the new function's name, as OpenHCS's manager does (a ``str``: ``old_name``
+        when the code keeps it, else the code's first function), with ``.functions`` the
+        callables registered. If the new code is invalid or fails to run, the old function
+        stays registered and its file is unchanged. ``ValueError`` (also a ``KeyError``) when
+        no function ``old_name`` is saved.
         """
         _check_name(old_name)
         with folder_lock(self.storage_dir):
-            funcs = self._replace({old_name}, code, required=True)
+            try:
+                funcs = self._replace({old_name}, code, required=True)
+            except UnknownCustomFunctionError:
+                raise
+            except KeyError as exc:
+                raise UnknownCustomFunctionError(old_name, self.storage_dir) from exc
         self.adapter.changed()
-        return funcs
+        names = [f.__name__ for f in funcs]
+        return UpdatedFunction(old_name if old_name in names else names[0], funcs)
 
     def _replace(
         self,

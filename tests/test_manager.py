@@ -440,3 +440,27 @@ def test_saved_functions_pickle_by_reference_in_this_process(manager):
 
     (func,) = manager.register_from_code(code_for("saved_fn"))
     assert pickle.loads(pickle.dumps(func)) is func
+
+
+def test_openhcs_host_dialog_calls_work_as_its_dialog_makes_them(tmp_path):
+    """OpenHCS's dialog: get_function_code(name), new_name = update_custom_function(name,
+    code), ValueError for an unknown name (issue 14)."""
+    from openhcs_plugins.manager import UnknownCustomFunctionError, UpdatedFunction
+
+    manager = CustomFunctionManager(tmp_path / "functions")
+    manager.register_from_code(code_for("blur"))
+    assert "def blur(image" in manager.get_function_code("blur")
+    new_name = manager.update_custom_function("blur", code_for("smooth"))
+    assert isinstance(new_name, UpdatedFunction) and new_name == "smooth"
+    assert [f.__name__ for f in new_name.functions] == ["smooth"]
+    assert "def smooth(image" in manager.get_function_code(new_name)
+    assert manager.update_custom_function("smooth", code_for("smooth", "return image * 3")) == (
+        "smooth"
+    )
+    for call in (
+        lambda: manager.get_function_code("blur"),
+        lambda: manager.update_custom_function("blur", code_for("blur")),
+    ):
+        with pytest.raises(ValueError, match="no custom function 'blur'") as raised:
+            call()
+        assert isinstance(raised.value, (KeyError, UnknownCustomFunctionError))

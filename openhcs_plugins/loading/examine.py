@@ -166,7 +166,8 @@ def _as_problem(
 def examine(candidate: Candidate, policy: Any = None, *, import_modules: bool = True) -> Discovery:
     """Validate one candidate and say which of its functions can be registered.
 
-    Folder and editor files are all or nothing, as their code runs as one text. For packages
+    Folder and editor files are all or nothing, as their code runs as one text, except that a
+    function whose first parameter is not ``image`` is refused alone. For packages
     (trusted by default) a finding about one function refuses only that function, and a
     finding about the module (syntax, encoding, size) refuses the module. Functions made at
     import time are found by importing the package's module (see the module docstring); the
@@ -188,10 +189,17 @@ def examine(candidate: Candidate, policy: Any = None, *, import_modules: bool = 
     errors = list(result.errors)
     functions = list(result.functions)
     if candidate.source is not SourceKind.ENTRY_POINT:
-        if errors:
+        # A function whose first parameter is not `image` is a problem of its own: the file
+        # still runs as one text, and the other functions list and run (issue 14). Any other
+        # finding refuses the file (its text is what would run).
+        own = [e for e in errors if e.rule == "first-parameter" and e.function in names]
+        if len(own) < len(errors):
             problems = tuple(_as_problem(candidate, e, names) for e in errors)
             return Discovery(candidate, (), problems, tuple(warnings))
-        return Discovery(candidate, tuple(functions), (), tuple(warnings))
+        refused = {e.function for e in own}
+        problems = tuple(_as_problem(candidate, e, names) for e in own)
+        kept = tuple(f for f in functions if f.name not in refused)
+        return Discovery(candidate, kept, problems, tuple(warnings))
 
     # The same pass read the module facts; there are none when the text could not be read.
     module_facts = result.module
