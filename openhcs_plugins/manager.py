@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openhcs_plugins._manager_types import UnknownCustomFunctionError, UpdatedFunction
 from openhcs_plugins._storage import (
     atomic_delete,
     atomic_write_text,
@@ -42,7 +43,6 @@ from openhcs_plugins._storage import (
 )
 from openhcs_plugins.config import Settings, load_settings
 from openhcs_plugins.config.trust import TrustStore, stricter
-from openhcs_plugins.errors import OpenHCSPluginsError
 from openhcs_plugins.execution.dispatch import CodeExecutionError, load_checked
 from openhcs_plugins.registry import (
     FunctionInfo,
@@ -170,35 +170,6 @@ def split_functions(code: str, names: list[str]) -> dict[str, str]:
     if len(names) <= 1:
         return {name: code for name in names}
     return {name: without_functions(code, set(names) - {name}) for name in names}
-
-
-class UnknownCustomFunctionError(OpenHCSPluginsError, KeyError, ValueError):
-    """No saved function of that name: a ``ValueError`` as OpenHCS's manager raises it, and a
-    ``KeyError`` as this one always did."""
-
-    def __init__(self, name: str, folder: Path) -> None:
-        super().__init__(
-            f"no custom function {name!r} in {folder}",
-            subject=name,
-            path=folder,
-            hint="`openhcs-plugins list --source folder` shows the saved functions",
-        )
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
-
-
-class UpdatedFunction(str):
-    """What :meth:`CustomFunctionManager.update_custom_function` returns: the new function's
-    name (OpenHCS's dialog reads it as a ``str``), with ``functions`` the callables
-    registered."""
-
-    functions: list[Callable[..., Any]]
-
-    def __new__(cls, name: str, functions: list[Callable[..., Any]]) -> UpdatedFunction:
-        self = super().__new__(cls, name)
-        self.functions = list(functions)
-        return self
 
 
 def _trust_saved(prepared: list[tuple[Candidate, StaticFunction, Callable[..., Any]]]) -> None:

@@ -91,13 +91,13 @@ def promote(
     try:
         source_path = folder.path_for(bare)
         code = folder.get_function_code(bare)
-    except ValueError as exc:
-        raise fail(str(exc.args[0])) from exc
-    except KeyError as exc:
+    except KeyError as exc:  # before ValueError: the unknown-name error is both
         # The manager only finds functions in valid files; an invalid one is shown below.
         if not source_path.is_file():
             raise fail(str(exc.args[0])) from exc
         code = source_path.read_text(encoding="utf-8")
+    except ValueError as exc:
+        raise fail(str(exc.args[0])) from exc
     result = validate_code(code, filename=str(source_path))
     if not result.is_valid:
         print_validation_errors(result.errors, str(source_path))

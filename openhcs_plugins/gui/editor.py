@@ -301,8 +301,10 @@ class FunctionEditor(QWidget):
         self._start("Saving…", work, self._on_saved, self._on_save_failed)
         return True
 
-    def _on_saved(self, funcs: list[Callable[..., Any]]) -> None:
+    def _on_saved(self, funcs: Any) -> None:
         self._set_busy(False)
+        # register_from_code gives the callables; update_custom_function the new name, with them
+        funcs = getattr(funcs, "functions", funcs)
         names = [func.__name__ for func in funcs]
         if len(names) == 1:
             self._editing = names[0]
