@@ -98,6 +98,7 @@ class FunctionEditor(QWidget):
         super().__init__(parent)
         self._manager_given = manager
         self._editing: str | None = None
+        self._untrusted_text: str | None = None  # an opened file's, if not trusted: _trusted
         self._busy = False
         self._last_result: ValidationResult | None = None
         self._save_folder: Path | None = None
@@ -213,6 +214,7 @@ class FunctionEditor(QWidget):
             self._set_status(f"Cannot open {key}: {exc}", error=True)
             return False
         self.set_code(code, editing=name)
+        self._untrusted_text = None if _trusted(code) else code
         result = self.validate()
         for function in result.functions:
             if function.name == name:
@@ -373,6 +375,8 @@ class FunctionEditor(QWidget):
         code = self.code()
         settings = self._settings()
         isolated = settings.trust.level_for("editor") is TrustLevel.STRICT
+        if code == self._untrusted_text and settings.trust.untrusted == TrustLevel.STRICT.value:
+            isolated = True  # an opened, untrusted, unedited folder file
         work = functools.partial(
             run_on_image,
             code,
@@ -479,3 +483,13 @@ def _memory_text(function: StaticFunction) -> str:
     if function.contract != "FLEXIBLE":
         types += f", {function.contract}"
     return types
+
+
+def _trusted(code: str) -> bool:
+    """Whether this machine's trust store holds ``code``: an opened folder file that it does not
+    hold runs isolated here too, until it is edited (then it is the user's own text) or trusted
+    (`openhcs-plugins trust NAME`)."""
+    from openhcs_plugins.config.trust import TrustStore
+    from openhcs_plugins.sources.candidate import sha256_text
+
+    return TrustStore().is_trusted(sha256_text(code))

@@ -326,3 +326,29 @@ def test_a_parameter_the_parser_chokes_on_is_reported_without_running(
     assert editor.run_on_sample() is False
     assert editor.status_text().startswith("Not run:") and "offset" in editor.status_text()
     assert not editor.is_busy() and editor.run_button.isEnabled()
+
+
+def test_an_opened_untrusted_folder_file_runs_isolated_until_edited_or_trusted(
+    qtbot, editor: FunctionEditor, functions_dir: Path
+):
+    """Issue 13: a file nobody trusted on this machine never runs in the host, the GUI's run
+    included; once the user edits it, it is their own text."""
+    from openhcs_plugins.config.trust import TrustStore
+
+    functions_dir.mkdir(parents=True, exist_ok=True)
+    (functions_dir / "brighten.py").write_text(FIXED)  # dropped in, not trusted
+    assert editor.load_function("openhcs:brighten")
+    with qtbot.waitSignal(editor.run_finished, timeout=60_000) as finished:
+        editor.run_on_sample()
+    outcome: RunOutcome = finished.args[0]
+    assert outcome.isolated
+    np.testing.assert_allclose(outcome.after, outcome.before * 2, rtol=1e-6)
+    editor.set_code(FIXED.replace("factor: float = 2.0", "factor: float = 4.0"))
+    with qtbot.waitSignal(editor.run_finished, timeout=60_000) as finished:
+        editor.run_on_sample()
+    assert not finished.args[0].isolated  # edited: the user's own code
+    TrustStore().trust(FIXED, functions_dir / "brighten.py")
+    assert editor.load_function("openhcs:brighten")
+    with qtbot.waitSignal(editor.run_finished, timeout=60_000) as finished:
+        editor.run_on_sample()
+    assert not finished.args[0].isolated  # trusted
