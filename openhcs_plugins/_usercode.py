@@ -2,8 +2,9 @@
 
 ``KeyboardInterrupt``, ``SystemExit`` and ``GeneratorExit`` are not ``Exception``: raised by a
 plugin's module or function, they would stop the host (a ``raise SystemExit`` in a folder file
-would end the user's OpenHCS session). :func:`guard` turns them into a
-:class:`ControlFlowEscape`, an ordinary error of that function naming its file and line. A real
+would end the user's OpenHCS session). :func:`escape` and :func:`reraise` turn them into a
+:class:`ControlFlowEscape`, an ordinary error of that function naming its file and line; the
+callers catch the three themselves, so that the calls' hot path pays nothing. A real
 Ctrl-C still stops the command: Python raises a signal's ``KeyboardInterrupt`` where it polls
 for signals, never at a ``raise`` statement, so a ``KeyboardInterrupt`` whose innermost frame
 is not at a ``raise`` goes on up (no signal handler is installed). This module imports only
@@ -13,16 +14,11 @@ the standard library and :mod:`openhcs_plugins.errors`.
 from __future__ import annotations
 
 import dis
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 from openhcs_plugins.errors import OpenHCSPluginsError, raised_at, traceback_line
 
-__all__ = ["CONTROL_FLOW", "ControlFlowEscape", "escape", "guard"]
-
-#: What user code may not raise into the host.
-CONTROL_FLOW = (KeyboardInterrupt, SystemExit, GeneratorExit)
+__all__ = ["ControlFlowEscape", "escape", "reraise"]
 
 _RAISE = dis.opmap["RAISE_VARARGS"]
 
@@ -49,9 +45,9 @@ def _line_in(exc: BaseException, path: Any) -> int | None:
 
 
 def escape(what: str, exc: BaseException, path: Any = None) -> BaseException:
-    """What to raise for ``exc``, caught from user code without :func:`guard` around it (the
-    decorators' wrapper: no context manager on the hot path): the exception itself for a real
-    Ctrl-C, a :class:`ControlFlowEscape` otherwise."""
+    """What to raise for ``exc`` (a ``KeyboardInterrupt``, ``SystemExit`` or ``GeneratorExit``
+    caught from user code): the exception itself for a real Ctrl-C, a
+    :class:`ControlFlowEscape` otherwise."""
     if isinstance(exc, KeyboardInterrupt) and _real_sigint(exc):
         return exc
     return ControlFlowEscape(what, exc, path, _line_in(exc, path))
@@ -74,14 +70,11 @@ def _real_sigint(exc: BaseException) -> bool:
     return True  # not found: let it go on up
 
 
-@contextmanager
-def guard(what: str, path: Any = None) -> Iterator[None]:
-    """Run user code (``what``: the function or file, for the message) so that its
-    ``KeyboardInterrupt``/``SystemExit``/``GeneratorExit`` become :class:`ControlFlowEscape`,
-    while a real Ctrl-C still stops the program."""
-    try:
-        yield
-    except CONTROL_FLOW as exc:
-        if isinstance(exc, KeyboardInterrupt) and _real_sigint(exc):
-            raise  # a real Ctrl-C (or one this process cannot tell apart)
-        raise ControlFlowEscape(what, exc, path, _line_in(exc, path)) from exc
+def reraise(what: str, exc: BaseException, path: Any = None) -> NoReturn:
+    """Raise what :func:`escape` says for ``exc``, caught from user code (``what``: the function
+    or file, for the message): a real Ctrl-C as itself, anything else as a
+    :class:`ControlFlowEscape` from ``exc``."""
+    raised = escape(what, exc, path)
+    if raised is exc:
+        raise exc
+    raise raised from exc

@@ -465,12 +465,7 @@ class CustomFunctionManager:
         """
         _check_name(old_name)
         with folder_lock(self.storage_dir):
-            try:
-                funcs = self._replace({old_name}, code, required=True)
-            except UnknownCustomFunctionError:
-                raise
-            except KeyError as exc:
-                raise UnknownCustomFunctionError(old_name, self.storage_dir) from exc
+            funcs = self._replace({old_name}, code, required=True)
         self.adapter.changed()
         names = [f.__name__ for f in funcs]
         return UpdatedFunction(old_name if old_name in names else names[0], funcs)
@@ -490,7 +485,7 @@ class CustomFunctionManager:
         found = self._defining_files(old_names)
         missing = old_names - set(found)
         if required and missing:
-            raise KeyError(f"no custom function {sorted(missing)[0]!r} in {self.storage_dir}")
+            raise UnknownCustomFunctionError(sorted(missing)[0], self.storage_dir)
         for path, result in found.values():
             others = set(result.function_names) - old_names
             if others:

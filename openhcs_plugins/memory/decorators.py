@@ -98,13 +98,10 @@ def _decorate(
             return _body(args, slice_by_slice, kwargs)
         except (KeyboardInterrupt, SystemExit, GeneratorExit) as exc:
             # plugin code may not stop the host; a real Ctrl-C still does (_usercode)
-            from openhcs_plugins._usercode import escape
+            from openhcs_plugins._usercode import reraise
 
             where = getattr(getattr(func, "__code__", None), "co_filename", None)
-            raised = escape(getattr(func, "__qualname__", repr(func)), exc, where)
-            if raised is exc:
-                raise
-            raise raised from exc
+            reraise(getattr(func, "__qualname__", repr(func)), exc, where)
 
     def _body(args: tuple[Any, ...], slice_by_slice: bool, kwargs: dict[str, Any]) -> Any:
         if args:

@@ -263,19 +263,16 @@ class RegistryEntry:
             if self._func is not None:
                 return self._func
             assert self._importer is not None
-            from openhcs_plugins._usercode import ControlFlowEscape, escape
-
             try:
                 try:
                     func = self._importer()
                 except (KeyboardInterrupt, SystemExit, GeneratorExit) as exc:
-                    raised = escape(self.info.key, exc, self.info.provenance.file)
-                    if raised is exc:
-                        raise
-                    raise raised from exc
+                    from openhcs_plugins._usercode import reraise
+
+                    reraise(self.info.key, exc, self.info.provenance.file)
             except FunctionLoadError:
                 raise
-            except (Exception, ControlFlowEscape) as exc:
+            except Exception as exc:  # ControlFlowEscape included
                 self.error = f"{type(exc).__name__}: {exc}"
                 raise FunctionLoadError(self.info, self.error) from exc
             from openhcs_plugins.validation import validate_function
@@ -429,13 +426,10 @@ class FunctionRegistry:
             else:
                 result = func(image, **params)
         except (KeyboardInterrupt, SystemExit, GeneratorExit) as exc:
-            from openhcs_plugins._usercode import escape
+            from openhcs_plugins._usercode import reraise
 
             where = getattr(getattr(func, "__wrapped__", func), "__code__", None)
-            raised = escape(key, exc, where.co_filename if where is not None else None)
-            if raised is exc:
-                raise
-            raise raised from exc
+            reraise(key, exc, where.co_filename if where is not None else None)
         check_result(key, contract, image, result)
         if type(result) is tuple and result:
             return (convert_memory(result[0], target), *result[1:])
