@@ -41,13 +41,12 @@ def _function(name: str, body: str, module_level: str = "") -> str:
 
 
 #: name -> (module-level code, body): each would change the host if it ran here. The first
-#: group passes the user-level policy (the lint does not know these routes); the second is
-#: refused by it since issue 13 (reported, never run); both are dropped in as downloaded files.
+#: group passes the user-level policy (the lint does not know these routes: a method of a
+#: library object that changes its state); the second is refused by it since issue 13
+#: (reported, never run); both are dropped in as downloaded files.
 HARMFUL = {
-    "typecodes": ("", "np.typecodes.update({'All': 'planted'})"),
     "masked_display": ("", "np.ma.masked_print_option.set_display('planted')"),
-    "scalar_types": ("", "np.sctypeDict.update({'planted': np.float16})"),
-    "object_buffer": ("", "forged = np.ndarray((4,), dtype=object, buffer=bytearray(64))"),
+    "masked_enable": ("", "np.ma.masked_print_option.enable(False)"),
     "keyboard_interrupt": ("", "raise KeyboardInterrupt"),
     "system_exit": ("", "raise SystemExit(3)"),
     "generator_exit": ("", "raise GeneratorExit"),
@@ -60,6 +59,9 @@ REFUSED = {
     "fft_backend": ("", "scipy.fft.set_global_backend('scipy', only=True)"),
     "random_state": ("", "np.random.seed(1234)"),
     "enum_into_numpy": ("", "enum.global_enum(enum.Enum('Planted', 'a b', module='numpy'))"),
+    "typecodes": ("", "np.typecodes.update({'All': 'planted'})"),
+    "scalar_types": ("", "np.sctypeDict.update({'planted': np.float16})"),
+    "object_buffer": ("", "forged = np.ndarray((4,), dtype=object, buffer=bytearray(64))"),
 }
 
 
@@ -74,6 +76,7 @@ def _host_state() -> dict[str, object]:
         "typecodes": dict(np.typecodes),
         "scalar_types": sorted(map(str, np.sctypeDict)),
         "masked_display": np.ma.masked_print_option.display(),
+        "masked_enabled": np.ma.masked_print_option.enabled(),
         "modules": sorted(m for m in sys.modules if m.startswith("openhcs_plugins_custom.")),
     }
 

@@ -1008,3 +1008,66 @@ def test_validate_code_reads_the_module_facts_in_the_same_pass():
     assert not static.module.makes_functions_at_import
     # no facts from text that could not be read to the end
     assert validate_code("def f(:\n", module_facts=True).module is None
+
+
+_CALL_SHAPES_HEAD = (
+    "from openhcs_plugins.decorators import numpy\nimport numpy as np\nimport enum\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "rule"),
+    [
+        (
+            "t = np.typecodes\n@numpy\ndef f(image):\n    t.update({})\n    return image\n",
+            "module-assignment",
+        ),
+        (
+            "from numpy import sctypeDict\n@numpy\ndef f(image):\n    sctypeDict.pop('f8')\n"
+            "    return image\n",
+            "module-assignment",
+        ),
+        (
+            "@numpy\ndef f(image):\n    np.recarray((1,), object, image)\n    return image\n",
+            "array-buffer",
+        ),
+        (
+            "@numpy\ndef f(image):\n    np.chararray((1,), buffer=image)\n    return image\n",
+            "array-buffer",
+        ),
+        (
+            "@numpy\ndef f(image):\n    enum.IntEnum('E', names='_ignore_ a')\n    return image\n",
+            "enum-functional",
+        ),
+        (
+            "@numpy\ndef f(image):\n    enum.Flag('E', 'a', qualname='x.y')\n    return image\n",
+            "enum-functional",
+        ),
+        (
+            "import scipy.stats\nclass D(scipy.stats.rv_continuous):\n    _x: str = 'y'\n"
+            "@numpy\ndef f(image):\n    return image\n",
+            "class-private",
+        ),
+    ],
+)
+def test_call_shapes_that_reach_the_host_are_refused(body: str, rule: str) -> None:
+    result = validate_code(_CALL_SHAPES_HEAD + body)
+    assert rule in [e.rule for e in result.errors], result.errors
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "@numpy\ndef f(image):\n    d = {}\n    d.update(a=1)\n    d.pop('a')\n    return image\n",
+        "@numpy\ndef f(image: np.ndarray) -> np.ndarray:\n    out = np.ndarray(image.shape)\n"
+        "    out[...] = image\n    return out\n",
+        "Mode = enum.Enum('Mode', 'mean max')\n@numpy\ndef f(image, m: Mode = Mode.mean):\n"
+        "    return image\n",
+        "import scipy.stats\nclass D(scipy.stats.rv_continuous):\n    def _pdf(self, x):\n"
+        "        return np.exp(-x)\n@numpy\ndef f(image):\n    return image\n",
+        "class Own:\n    _cache = None\n@numpy\ndef f(image):\n    return image\n",
+    ],
+)
+def test_the_same_calls_on_the_files_own_values_are_accepted(body: str) -> None:
+    result = validate_code(_CALL_SHAPES_HEAD + body)
+    assert result.is_valid, result.errors

@@ -54,3 +54,59 @@ def test_python_syntax_warnings_are_findings_not_noise(recwarn: pytest.WarningsR
     assert warning.rule == "syntax-warning" and warning.line_number == 3
     assert "invalid escape sequence" in str(warning)
     assert not [w for w in recwarn if issubclass(w.category, (SyntaxWarning, DeprecationWarning))]
+
+
+def _backwards_chain(count: int) -> str:
+    """``a0 = a1`` ... ``aN = np`` then a store through ``a0``: the taint runs backwards."""
+    body = "".join(f"a{i} = a{i + 1}\n" for i in range(count))
+    return HEAD + body + f"a{count} = np\na0.x = 1\n" + TAIL
+
+
+@pytest.mark.parametrize("count", [1, 50, 3_000])
+def test_a_store_through_a_backwards_alias_chain_is_refused(count: int) -> None:
+    result = validate_code(_backwards_chain(count))
+    assert not result.is_valid
+    stores = [e for e in result.errors if e.rule == "module-assignment"]
+    assert stores and "'a0' is an imported module" in str(stores[0])
+    assert stores[0].line_number == count + 4
+
+
+def test_a_backwards_alias_chain_spends_the_budget_per_alias_not_per_pair(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The taint search visits each alias once: it asks the budget about once per 4,096
+    names it follows (the fixed-point loop it replaces went over all N aliases N times)."""
+    from openhcs_plugins.validation import budget as budget_module
+
+    seen: list[int | None] = []
+    real = budget_module.Budget.check
+
+    def counting(self: budget_module.Budget, line: int | None) -> None:
+        seen.append(line)
+        real(self, line)
+
+    monkeypatch.setattr(budget_module.Budget, "check", counting)
+    lifted = replace(ImportPolicy.default(), max_seconds=600.0)
+    count = 40_000
+    result = validate_code(_backwards_chain(count), policy=lifted)
+    assert any(e.rule == "module-assignment" for e in result.errors)
+    taint_checks = seen.count(None) - 2  # one before the walk, one at its start
+    assert 1 <= taint_checks <= count // 4096 + 1
+
+
+def test_too_many_tokens_are_refused_before_parsing() -> None:
+    text = HEAD + "f(a, b, c)\n" * 30_000 + TAIL
+    result = validate_code(text)
+    (error,) = result.errors
+    assert error.rule == "too-complex"
+    assert "200000 tokens" in str(error) and "split larger code into a package" in error.hint
+    assert 20_000 < error.line_number < 30_000
+    small = replace(ImportPolicy.default(), max_tokens=50)
+    result = validate_code(_aliases(20), policy=small)
+    assert [e.rule for e in result.errors] == ["too-complex"]
+
+
+def test_comments_count_as_one_token_each() -> None:
+    comment = "# " + "w " * 400 + "\n"
+    text = HEAD + comment * 600 + TAIL  # 240,000 words, in comments
+    assert validate_code(text).is_valid

@@ -19,11 +19,12 @@ raises: any internal error, a ``RecursionError`` from a pathological input inclu
 rejection with a message.
 
 The package is one job per module: :mod:`.api` (the entry points), :mod:`.text` (encoding,
-snippets, locating a line), :mod:`.walk` (the one walk), :mod:`.names`, :mod:`.rules`,
-:mod:`.imports`, :mod:`.statements`, :mod:`.annotations`, :mod:`.decorators`,
-:mod:`.functions` and :mod:`.module_reader` (the parts of the pass, assembled in
-:mod:`.inspector`), :mod:`.policy` and :mod:`.index` (the policy and its lookup tables),
-:mod:`.findings` and :mod:`.facts` (what comes out), :mod:`.runtime` (checks on a loaded
+snippets, locating a line, the token count), :mod:`.walk` (the one walk), :mod:`.names`,
+:mod:`.rules`, :mod:`.calls` (rules by the shape of a call), :mod:`.imports`,
+:mod:`.statements`, :mod:`.annotations`, :mod:`.decorators`, :mod:`.functions` and
+:mod:`.module_reader` (the parts of the pass, assembled in :mod:`.inspector`), :mod:`.policy`
+and :mod:`.index` (the policy and its lookup tables), :mod:`.findings` and :mod:`.facts` (what
+comes out), :mod:`.budget` (the CPU-time budget), :mod:`.runtime` (checks on a loaded
 callable). It imports only the standard library, :mod:`openhcs_plugins.sources.candidate`,
 :mod:`openhcs_plugins.memory.types` and :mod:`openhcs_plugins.errors` (the base error and the
 locator of a line); nothing from the loader, registry, manager, CLI or

@@ -31,7 +31,7 @@ from openhcs_plugins.validation.findings import (
 )
 from openhcs_plugins.validation.inspector import inspect_tree
 from openhcs_plugins.validation.policy import ImportPolicy
-from openhcs_plugins.validation.text import decode, enclosing
+from openhcs_plugins.validation.text import count_tokens, decode, enclosing
 
 __all__ = [
     "validate_code",
@@ -147,6 +147,9 @@ def _validate(
     if problem is not None:
         return _result([problem], text or "", filename, trust, [], (), stage)
     assert text is not None
+    problem = count_tokens(text, policy.max_tokens)
+    if problem is not None:
+        return _result([problem], text, filename, trust, [], (), stage)
     try:
         # Python's own warnings about the text (an invalid escape sequence, "is" with a
         # literal) become findings of the file, not noise on the host's stderr.

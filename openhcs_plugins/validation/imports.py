@@ -89,13 +89,12 @@ class ImportRules:
                 "or skimage; files, processes and the network are not available.",
             )
         elif status == DENIED:
+            reason, hint = policy.excluded_reason(path)
             self.add(
                 "import-not-allowed",
-                f"Import not allowed: '{path}' is excluded from the allowlist (it reaches files, "
-                "processes, native code or the network).",
+                f"Import not allowed: '{path}' is excluded from the allowlist ({reason}).",
                 node,
-                "Use the processing functions of the package instead; data comes in as the image "
-                "argument and goes out as the return value.",
+                hint,
             )
         else:
             self.add(
@@ -174,13 +173,12 @@ class ImportRules:
                 f"Import the submodule you need, e.g. 'from {path} import ndimage'.",
             )
         elif status == DENIED:
+            reason, hint = self.policy.excluded_reason(path)
             self.add(
                 "import-not-allowed",
-                f"'{path}' is excluded from the allowlist (it reaches files, processes, native "
-                "code or the network).",
+                f"'{path}' is excluded from the allowlist ({reason}).",
                 node,
-                "Use the processing functions of the package; data comes in as the image "
-                "argument and goes out as the return value.",
+                hint,
             )
         else:
             self.add(
@@ -192,9 +190,10 @@ class ImportRules:
             )
 
     def _check_stores(self) -> None:
-        if not self.stores:
+        if not self.stores and not self.mutations:
             return
         tainted = self._tainted_names()
+        self._check_mutations(tainted)
         for node in self.stores:
             root: Any = node
             while root.__class__ in (ast.Attribute, ast.Subscript):

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from openhcs_plugins.sources.candidate import StaticFunction
 from openhcs_plugins.validation.annotations import AnnotationRules
 from openhcs_plugins.validation.budget import Budget
+from openhcs_plugins.validation.calls import CallRules
 from openhcs_plugins.validation.decorators import DecoratorRules
 from openhcs_plugins.validation.facts import ModuleFacts
 from openhcs_plugins.validation.findings import Finding, TooComplex
@@ -51,6 +52,7 @@ class Inspector(
     Walk,
     NameRules,
     AttributeRules,
+    CallRules,
     ImportRules,
     StatementRules,
     AnnotationRules,

@@ -203,14 +203,27 @@ class NameRules:
         return ".".join([base, *reversed(attrs)]) if attrs else base
 
     def _tainted_names(self) -> set[str]:
+        """The imported names and every name an alias chain leads to from them.
+
+        A graph search over the alias edges (root -> target), linear in the number of aliases
+        in whatever order they were written: a fixed-point loop over the list is quadratic on
+        a chain written backwards (``a0 = a1`` ... ``aN = np``).
+        """
+        edges: dict[str, list[str]] = {}
+        for target, root in self.aliases:
+            edges.setdefault(root, []).append(target)
         tainted = set(self.imports)
-        changed = True
-        while changed:
-            changed = False
-            for target, root in self.aliases:
-                if root in tainted and target not in tainted:
+        stack = [name for name in tainted if name in edges]
+        budget: Any = getattr(self, "budget", None)
+        steps = 0
+        while stack:
+            for target in edges.get(stack.pop(), ()):
+                if target not in tainted:
                     tainted.add(target)
-                    changed = True
+                    stack.append(target)
+            steps += 1
+            if budget is not None and steps % 4096 == 0:
+                budget.check(None)
         return tainted
 
 

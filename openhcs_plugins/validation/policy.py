@@ -163,6 +163,24 @@ _ALLOWED_MODULES = frozenset(
 
 #: Parts of allowed packages that reach files, processes, native code, the network or
 #: serialisation. The longest matching entry wins over ``_ALLOWED_MODULES``.
+#: Calls that change state of the whole process: every later function in the host would run
+#: under it (refused with their own reason, see :meth:`ImportPolicy.excluded_reason`).
+_STATE_SETTERS = frozenset(
+    {
+        *(
+            f"torch.{name}"
+            for name in """manual_seed set_default_dtype set_default_tensor_type
+            set_default_device set_num_threads set_num_interop_threads set_flush_denormal
+            use_deterministic_algorithms set_rng_state set_float32_matmul_precision
+            set_warn_always set_printoptions random.manual_seed random.set_rng_state
+            cuda.manual_seed cuda.manual_seed_all cuda.set_rng_state cuda.set_device""".split()
+        ),
+        "tensorflow.random.set_seed",
+        "tensorflow.config",
+        "decimal.setcontext",
+    }
+)
+
 _DENIED_MODULES = frozenset(
     {
         "numpy.f2py",
@@ -271,8 +289,13 @@ _DENIED_MODULES = frozenset(
         "typing.get_type_hints",
         "typing.ForwardRef",
         "dataclasses.make_dataclass",
+        # scikit-image calls that import any module by name or read a file by name
+        "skimage.util.is_installed",
+        "skimage.util.lookfor",
+        "skimage.lookfor",
+        "skimage.feature.Cascade",
     }
-)
+) | frozenset(_STATE_SETTERS)
 
 # -- attributes --------------------------------------------------------------------------------
 
@@ -510,12 +533,29 @@ class ImportPolicy:
     definition_time_call_modules: tuple[str, ...] = _DEFINITION_TIME_CALL_MODULES
     #: attribute names allowed even though they match a denied prefix (settings additions).
     allowed_attributes: frozenset[str] = frozenset()
-    #: limits of the traversal: source size in bytes, syntax-tree nodes, nesting depth.
+    #: limits of the traversal: source size in bytes, tokens (counted before parsing),
+    #: syntax-tree nodes, nesting depth.
     max_source_bytes: int = 1_000_000
+    max_tokens: int = 200_000
     max_nodes: int = 200_000
     max_depth: int = 100
     #: CPU seconds a validation may take, parse included (validation/budget.py).
     max_seconds: float = 1.0
+
+    def excluded_reason(self, path: str) -> tuple[str, str]:
+        """Why an excluded ``path`` is refused, and what to do instead (for the message)."""
+        if path in _STATE_SETTERS or any(path.startswith(p + ".") for p in _STATE_SETTERS):
+            return (
+                "it changes the state of the whole process, so every later function in the "
+                "host would run under it",
+                "Pass the setting to the call that needs it (a torch.Generator() with "
+                "generator=, dtype=..., a decimal.localcontext()), or set it outside the function.",
+            )
+        return (
+            "it reaches files, processes, native code or the network",
+            "Use the processing functions of the package; data comes in as the image "
+            "argument and goes out as the return value.",
+        )
 
     @classmethod
     def default(cls) -> ImportPolicy:

@@ -217,6 +217,7 @@ class StatementRules:
             for base in node.bases:
                 self.definition_time.append((base, scope != "class", f"A base class of '{name}'"))
         self._scan_class_body(node, runtime)
+        self._note_class_privates(node)
         return False
 
     def _scan_class_body(self, node: ast.ClassDef, runtime: bool) -> None:

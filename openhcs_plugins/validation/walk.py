@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from openhcs_plugins.validation.budget import Budget
+from openhcs_plugins.validation.calls import CALL_NAMES
 from openhcs_plugins.validation.findings import Finding, TooComplex
 from openhcs_plugins.validation.index import index_of
 from openhcs_plugins.validation.names import Binding
@@ -119,6 +120,8 @@ class Walk:
         self.chains: list[tuple[ast.Name, list[str], ast.Attribute]] = []
         #: attribute/subscript targets that are written or deleted.
         self.stores: list[ast.expr] = []
+        #: calls of a container method that changes its receiver (calls.py).
+        self.mutations: list[ast.Call] = []
         #: attribute nodes whose denied spelling may be the file's own name (rules.py).
         self.spelled: list[tuple[ast.Attribute, str]] = []
         #: ``NAME.format`` nodes, decided once the file's bindings are known (rules.py).
@@ -169,6 +172,8 @@ class Walk:
         name_cls = ast.Name
         constant_cls = ast.Constant
         call_cls = ast.Call
+        attribute_cls = ast.Attribute
+        call_names = CALL_NAMES
         load_cls = ast.Load
         list_cls = list
         denied_builtins = policy.denied_builtins
@@ -211,9 +216,14 @@ class Walk:
                     continue
                 if cls is call_cls:
                     func = node.func
-                    if func.__class__ is name_cls:
+                    if func.__class__ is attribute_cls:
+                        if func.attr in call_names:
+                            self._call(node, func.attr)
+                    elif func.__class__ is name_cls:
                         if func.id == "type":
                             self._type_call(node)
+                        elif func.id in call_names:
+                            self._call(node, func.id)
                     elif func.__class__ is call_cls and len(node.args) >= 3:
                         self._type_call(node)
                 handler, fields = table[cls]
