@@ -161,8 +161,6 @@ _ALLOWED_MODULES = frozenset(
     | _OPENHCS_LEAVES
 )
 
-#: Parts of allowed packages that reach files, processes, native code, the network or
-#: serialisation. The longest matching entry wins over ``_ALLOWED_MODULES``.
 #: Calls that change state of the whole process: every later function in the host would run
 #: under it (refused with their own reason, see :meth:`ImportPolicy.excluded_reason`).
 _STATE_SETTERS = frozenset(
@@ -181,6 +179,8 @@ _STATE_SETTERS = frozenset(
     }
 )
 
+#: Parts of allowed packages that reach files, processes, native code, the network or
+#: serialisation. The longest matching entry wins over ``_ALLOWED_MODULES``.
 _DENIED_MODULES = frozenset(
     {
         "numpy.f2py",
