@@ -26,6 +26,7 @@ from typing import Any
 __all__ = [
     "TIFF_SUFFIXES",
     "FileResult",
+    "declared_outputs",
     "expand_inputs",
     "output_paths",
     "provenance_for",
@@ -124,6 +125,28 @@ def provenance_for(
     return provenance
 
 
+def declared_outputs(entry: Any, isolated: bool = False) -> tuple[Any, ...]:
+    """The artifact outputs of a registry entry, as :class:`~openhcs_plugins.artifacts.
+    ArtifactOutput`: the loaded callable's own declarations when it runs here, else what its
+    listing read from source (the isolated worker's function is never loaded here)."""
+    import json
+
+    from openhcs_plugins.artifacts import ArtifactOutput, outputs_of, spec_from_data
+
+    if not isolated and entry.info.provenance.runs != "isolated":
+        try:
+            func = entry.load()
+        except Exception:  # reported for each file when it is called
+            func = None
+        declared = outputs_of(func) if func is not None else ()
+        if declared or (func is not None and not entry.info.artifact_outputs):
+            return declared
+    return tuple(
+        ArtifactOutput(name, spec_from_data(json.loads(spec)) if spec is not None else None)
+        for name, spec in entry.info.artifact_outputs
+    )
+
+
 def run_batch(
     key: str,
     files: list[Path],
@@ -137,7 +160,9 @@ def run_batch(
 ) -> list[FileResult]:
     """Run ``key`` (registered in the default registry) on each TIFF in ``files``.
 
-    Each result is written as a TIFF with :func:`provenance_for` in its metadata; ``preview``
+    Each result is written as a TIFF with :func:`provenance_for` in its metadata, and each
+    artifact output the function declares beside it (CSV or JSON, as its spec says; listed
+    with its sha256 under ``artifacts`` in the provenance); ``preview``
     gets a PNG (middle slice, before | after) of the first file that succeeds. One failing file
     is recorded and the rest run. Returns one :class:`FileResult` per file, in order.
 
@@ -147,11 +172,14 @@ def run_batch(
     paid once).
     """
     from openhcs_plugins._images import read_stack, write_preview, write_stack
+    from openhcs_plugins.artifacts import split_outputs
+    from openhcs_plugins.artifacts.write import write_artifacts
     from openhcs_plugins.registry import get_default_registry
 
     registry = get_default_registry()
     info = registry.info(key)
     targets = output_paths(files, output)
+    outputs = declared_outputs(registry.entry(key), isolated)
     runner = None
     if isolated:
         from openhcs_plugins.execution.runner import runner_for
@@ -168,8 +196,11 @@ def run_batch(
                     result = runner.apply(stack, **params)
                 else:
                     result = registry.call(key, stack, **params)
-                image, extra = (result[0], result[1:]) if type(result) is tuple else (result, ())
+                image, values, extra = split_outputs(info.key, outputs, result)
                 provenance = provenance_for(info, path, params, extra)
+                if outputs:
+                    # each complete under its final name before the image names it
+                    provenance["artifacts"] = write_artifacts(target, outputs, values)
                 if runner is not None:
                     provenance["isolation"] = runner.report.to_dict()
                 write_stack(target, image, provenance)

@@ -6,7 +6,9 @@ Each template is a complete module: the framework import, the memory-type decora
 ``(image, metadata)``. Every template passes :func:`openhcs_plugins.validation.validate_code`.
 
 All six templates use the same function name, :data:`TEMPLATE_FUNCTION_NAME`, as OpenHCS does:
-a template is a starting point to rename, and the editor registers what the user saves.
+a template is a starting point to rename, and the editor registers what the user saves. The
+analysis template (:func:`get_analysis_template`, numpy, as in OpenHCS) returns measurements as
+an artifact output written as CSV (:mod:`openhcs_plugins.artifacts`).
 
 >>> from openhcs_plugins.templates import get_template_for_memory_type
 >>> "@numpy" in get_template_for_memory_type("numpy")
@@ -21,8 +23,10 @@ from __future__ import annotations
 from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES, MemoryType
 
 __all__ = [
+    "ANALYSIS_FUNCTION_NAME",
     "AVAILABLE_MEMORY_TYPES",
     "TEMPLATE_FUNCTION_NAME",
+    "get_analysis_template",
     "get_default_template",
     "get_template_for_memory_type",
 ]
@@ -199,6 +203,80 @@ _TEMPLATES: dict[MemoryType, str] = {
     MemoryType.JAX: _JAX,
     MemoryType.PYCLESPERANTO: _PYCLESPERANTO,
 }
+
+
+#: The name of the function the analysis template defines (OpenHCS's).
+ANALYSIS_FUNCTION_NAME = "my_analysis_function"
+
+_NUMPY_ANALYSIS = '''from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from openhcs_plugins.artifacts import CsvOptions, MaterializationSpec, artifact_outputs
+from openhcs_plugins.memory import numpy
+
+
+@dataclass
+class PlaneCount:
+    """One row of the CSV: the fields become its columns."""
+
+    plane: int
+    objects: int
+    mean_area: float
+    mean_intensity: float
+
+
+@numpy
+@artifact_outputs(
+    ("object_counts", MaterializationSpec(CsvOptions(
+        fields=["plane", "objects", "mean_area", "mean_intensity"],
+        filename_suffix=".csv",
+    )))
+)
+def my_analysis_function(image, threshold: float = 0.5, min_area: int = 4):
+    """Count bright objects in each plane and measure them.
+
+    Args:
+        image: 3D numpy array (C, Y, X).
+        threshold: Intensity above which a pixel belongs to an object.
+        min_area: Objects smaller than this many pixels are not counted.
+
+    Returns:
+        A tuple (image, object_counts): the image unchanged, and one PlaneCount per plane.
+        `openhcs-plugins run` writes object_counts as <output>_object_counts.csv beside the
+        output image; OpenHCS materializes it the same way.
+    """
+    rows = []
+    for index, plane in enumerate(image):
+        labels, count = ndimage.label(plane > threshold)
+        areas = np.bincount(labels.ravel())[1:]
+        keep = np.flatnonzero(areas >= min_area) + 1
+        inside = np.isin(labels, keep)
+        rows.append(
+            PlaneCount(
+                plane=index,
+                objects=int(keep.size),
+                mean_area=float(areas[keep - 1].mean()) if keep.size else 0.0,
+                mean_intensity=float(plane[inside].mean()) if keep.size else 0.0,
+            )
+        )
+    return image, rows
+'''
+
+
+def get_analysis_template(memory_type: str | MemoryType = "numpy") -> str:
+    """Return the analysis template: a function that returns ``(image, rows)`` and declares
+    the rows as an artifact output written as CSV (OpenHCS's analysis pattern).
+
+    Only numpy has one, as in OpenHCS; any other memory type raises ``ValueError``.
+    """
+    if MemoryType(memory_type) is not MemoryType.NUMPY:
+        raise ValueError(
+            f"There is an analysis template for numpy only, not {memory_type!r}; start from "
+            "it and convert the image with the memory-type decorator you need."
+        )
+    return _NUMPY_ANALYSIS
 
 
 def get_default_template() -> str:

@@ -19,7 +19,12 @@ VALIDATION = f"{PACKAGE}.validation"
 
 #: What the validator may import from the rest of the package: small leaf modules only.
 VALIDATION_MAY_IMPORT = frozenset(
-    {f"{PACKAGE}.sources.candidate", f"{PACKAGE}.memory.types", f"{PACKAGE}.errors"}
+    {
+        f"{PACKAGE}.sources.candidate",
+        f"{PACKAGE}.memory.types",
+        f"{PACKAGE}.errors",
+        f"{PACKAGE}.artifacts.spec",
+    }
 )
 #: Later stages of the flow, which the validator must never reach.
 LATER_STAGES = ("loader", "registry", "manager", "cli", "execution", "isolation")

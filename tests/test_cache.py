@@ -455,3 +455,32 @@ def test_a_damaged_parameter_table_is_rebuilt_not_trusted(
     registry, _ = _load(folder, include_entry_points=False)
     assert counted  # something was validated again
     assert [i.to_dict() for i in registry.infos()] == [i.to_dict() for i in cold_registry.infos()]
+
+
+def test_a_function_with_artifacts_and_other_decorators_round_trips() -> None:
+    from openhcs_plugins.sources.candidate import ParameterInfo, StaticFunction
+
+    plain = StaticFunction("f", 3, "numpy", "numpy", "FLEXIBLE", (), "doc")
+    rich = StaticFunction(
+        "g",
+        9,
+        "torch",
+        "numpy",
+        "PURE_2D",
+        (ParameterInfo("image", "POSITIONAL_OR_KEYWORD", None, None),),
+        "",
+        True,
+        (("rows", '{"outputs": [], "primary": 0}'), ("summary", None)),
+        ("positions",),
+        ("runtime_image_execution_mode",),
+    )
+    table = cache.ParameterTable()
+    rows = [cache.function_to_dict(f, table) for f in (plain, rich)]
+    assert len(rows[0]) == 8 and len(rows[1]) == 9  # a plain function's row stays short
+    data = json.loads(json.dumps({"p": table.rows, "f": rows}))
+    parameters = cache.ParameterTable.read(data["p"])
+    assert [cache.function_from_dict(row, parameters) for row in data["f"]] == [plain, rich]
+    with pytest.raises(TypeError):
+        cache.function_from_dict(
+            [*data["f"][1][:8], {"o": [["x", 3]], "i": [], "d": []}], parameters
+        )

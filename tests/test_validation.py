@@ -1071,3 +1071,14 @@ def test_call_shapes_that_reach_the_host_are_refused(body: str, rule: str) -> No
 def test_the_same_calls_on_the_files_own_values_are_accepted(body: str) -> None:
     result = validate_code(_CALL_SHAPES_HEAD + body)
     assert result.is_valid, result.errors
+
+
+def test_the_new_lint_rules_are_warnings_in_installed_packages() -> None:
+    code = _CALL_SHAPES_HEAD + (
+        "@numpy\ndef f(image):\n    np.ndarray((1,), object, image)\n"
+        "    enum.Enum('E', 'a', module='x')\n    return image\n"
+    )
+    trusted = validate_code(code, trust="trusted")
+    assert trusted.is_valid
+    assert {w.rule for w in trusted.warnings} == {"array-buffer", "enum-functional"}
+    assert {e.rule for e in validate_code(code).errors} == {"array-buffer", "enum-functional"}

@@ -97,13 +97,21 @@ def remove(name: str, functions_dir: Path | None) -> None:
     show_default=True,
     help=f"One of {AVAILABLE_MEMORY_TYPES}.",
 )
+@click.option(
+    "--analysis",
+    is_flag=True,
+    help="The analysis template: measurements returned beside the image, written as CSV.",
+)
 @click.option("--output", "-o", type=PATH, default=None, help="Write to this file.")
-def template(memory_type: str, output: Path | None) -> None:
+def template(memory_type: str, analysis: bool, output: Path | None) -> None:
     """Print a starter function for a memory type."""
-    from openhcs_plugins.templates import get_template_for_memory_type
+    from openhcs_plugins.templates import get_analysis_template, get_template_for_memory_type
 
     try:
-        text = get_template_for_memory_type(memory_type)
+        if analysis:
+            text = get_analysis_template(memory_type)
+        else:
+            text = get_template_for_memory_type(memory_type)
     except ValueError as exc:
         raise fail(str(exc)) from exc
     if output is None:

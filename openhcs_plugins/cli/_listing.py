@@ -85,7 +85,10 @@ def print_table(infos: list[FunctionInfo]) -> None:
         source = prov.source.value
         if prov.distribution:
             source += f" ({prov.distribution})"
-        table.add_row(info_.key, types, source, version, prov.runs, info_.signature)
+        signature = info_.signature
+        if info_.artifact_outputs:  # what it returns after the image
+            signature += " -> image, " + ", ".join(info_.output_names)
+        table.add_row(info_.key, types, source, version, prov.runs, signature)
     out.print(table)
 
 
@@ -104,8 +107,20 @@ def info(key: str, functions_dir: Path | None) -> None:
     data["state"] = found.state
     if found.error:
         data["error"] = found.error
+    if found.info.artifact_outputs:
+        data["artifact_outputs"] = (
+            found.info.outputs_summary() + " (returned after the image, written beside it by run)"
+        )
+    if found.info.artifact_inputs:
+        data["artifact_inputs"] = (
+            ", ".join(found.info.artifact_inputs) + " (passed by keyword by a host)"
+        )
+    if found.info.outer_decorators:
+        data["outer_decorators"] = (
+            ", ".join(found.info.outer_decorators) + "; signature read from source, checked at load"
+        )
     for field, value in data.items():
-        if value is None or value == "" or field == "parameters":
+        if value is None or value in ("", []) or field == "parameters":
             continue
         out.print(styled("bold", field, f": {value}"))
     hint = trust_hint(found.info.provenance)

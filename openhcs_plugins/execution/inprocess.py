@@ -9,8 +9,11 @@ nothing of the execution layer above it.
 
 Only text that passed :func:`openhcs_plugins.validation.validate_code` comes here, and exactly
 that text is compiled. Code written for OpenHCS (``from openhcs.core.memory import numpy`` or
-``.decorators``) runs unchanged: those two module names resolve to this package's decorators
-inside the executed code, without installing a fake ``openhcs`` package for the whole process.
+``.decorators``, ``openhcs.core.pipeline.function_contracts``,
+``openhcs.processing.materialization``, the ``ProcessingContract`` of OpenHCS's function
+registry) runs unchanged: those module names (:data:`OPENHCS_ALIASES`) resolve to this
+package's modules inside the executed code, without installing a fake ``openhcs`` package for
+the whole process.
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ __all__ = [
 OPENHCS_ALIASES: dict[str, str] = {
     "openhcs.core.memory": "openhcs_plugins.memory",
     "openhcs.core.memory.decorators": "openhcs_plugins.decorators",
+    # OpenHCS's templates and backends declare artifacts and contracts through these
+    "openhcs.core.pipeline.function_contracts": "openhcs_plugins.artifacts",
+    "openhcs.processing.materialization": "openhcs_plugins.artifacts",
+    "openhcs.processing.backends.lib_registry.unified_registry": "openhcs_plugins.memory.types",
 }
 
 #: Parent package of the modules folder and editor code is executed as.
@@ -64,18 +71,27 @@ class CodeExecutionError(OpenHCSPluginsError, RuntimeError):
 
 
 def _alias_tree() -> types.ModuleType:
-    """``import openhcs.core.memory`` binds ``openhcs``; build that small attribute tree."""
-    from openhcs_plugins import decorators as _decorators
-    from openhcs_plugins import memory as _memory
+    """``import openhcs.core.memory`` binds ``openhcs``; build that small attribute tree.
 
-    root = types.ModuleType("openhcs")
-    core = types.ModuleType("openhcs.core")
-    memory = types.ModuleType("openhcs.core.memory")
-    memory.__dict__.update({k: getattr(_memory, k) for k in _memory.__all__})
-    memory.decorators = _decorators  # type: ignore[attr-defined]
-    root.core = core  # type: ignore[attr-defined]
-    core.memory = memory  # type: ignore[attr-defined]
-    return root
+    Each aliased name is a new module holding the public names of its target (so nothing is
+    set on this package's own modules); the names between them are empty modules.
+    """
+    nodes: dict[str, types.ModuleType] = {}
+
+    def node(name: str) -> types.ModuleType:
+        module = nodes.get(name)
+        if module is None:
+            module = nodes[name] = types.ModuleType(name)
+            parent, _, leaf = name.rpartition(".")
+            if parent:
+                setattr(node(parent), leaf, module)
+        return module
+
+    for alias, target in OPENHCS_ALIASES.items():
+        real = importlib.import_module(target)
+        public = getattr(real, "__all__", None) or [k for k in vars(real) if k[:1] != "_"]
+        node(alias).__dict__.update({k: getattr(real, k) for k in public})
+    return nodes["openhcs"]
 
 
 def _compat_import(

@@ -32,6 +32,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from openhcs_plugins.artifacts import ArtifactOutput, spec_from_data, split_outputs
 from openhcs_plugins.config import Settings
 from openhcs_plugins.errors import OpenHCSPluginsError, traceback_line
 from openhcs_plugins.registry import FunctionInfo, info_from_static
@@ -227,9 +228,13 @@ def run_on_image(
     image = read_stack(sample) if sample is not None else synthetic_cells()
     runner = _run_isolated if isolated else _run_in_process
     output = runner(code, function, image, params, settings)
-    metadata = None
-    if type(output) is tuple:
-        output, metadata = output[0], (output[1] if len(output) == 2 else output[1:])
+    outputs = _declared(function)
+    output, values, extra = split_outputs(key, outputs, output)
+    metadata: Any = None
+    if values:
+        metadata = values
+    elif extra:
+        metadata = extra[0] if len(extra) == 1 else extra
     outcome = RunOutcome(
         key=key,
         sample=sample.name if sample is not None else "synthetic cells",
@@ -246,8 +251,33 @@ def run_on_image(
         outcome,
         _plane_image(before[before.shape[0] // 2]),
         _plane_image(after[after.shape[0] // 2]),
-        "" if metadata is None else _metadata_text(metadata),
+        _outputs_text(outputs, values) if values else _label_text(metadata),
     )
+
+
+def _declared(function: StaticFunction) -> tuple[ArtifactOutput, ...]:
+    """The artifact outputs the editor text declares for ``function`` (read from source)."""
+    return tuple(
+        ArtifactOutput(name, spec_from_data(json.loads(spec)) if spec is not None else None)
+        for name, spec in function.artifact_outputs
+    )
+
+
+def _label_text(metadata: Any) -> str:
+    return "" if metadata is None else f"Metadata: {_metadata_text(metadata)}"
+
+
+def _outputs_text(outputs: tuple[ArtifactOutput, ...], values: dict[str, Any]) -> str:
+    """One line per artifact output: its name, how `run` writes it, its size and a start."""
+    from openhcs_plugins.artifacts.write import plain
+
+    lines = ["Artifact outputs (openhcs-plugins run writes them beside the image):"]
+    for output in outputs:
+        value = plain(values[output.name])
+        formats = "+".join(output.spec.formats) if output.spec is not None else "json"
+        size = f"{len(value)} item(s)" if isinstance(value, (list, dict)) else type(value).__name__
+        lines.append(f"{output.name} ({formats}, {size}): {_metadata_text(value, 200)}")
+    return "\n".join(lines)
 
 
 class RunPanel(QGroupBox):
@@ -333,8 +363,8 @@ class RunPanel(QGroupBox):
             f"Before: {outcome.sample}, plane {b} of {before.shape[0]}, {before.dtype}"
         )
         self.after_caption.setText(f"After: plane {a} of {after.shape[0]}, {after.dtype}")
-        if outcome.metadata is not None:
-            self.metadata_label.setText(f"Metadata: {shown.metadata}")
+        if shown.metadata:
+            self.metadata_label.setText(shown.metadata)
         else:
             self.metadata_label.clear()
 

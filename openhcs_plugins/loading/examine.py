@@ -209,12 +209,19 @@ def examine(candidate: Candidate, policy: Any = None, *, import_modules: bool = 
         ]
         return Discovery(candidate, (), tuple(problems), tuple(warnings))
 
-    per_function = [e for e in errors if e.function in names]
-    rest = [e for e in errors if e.function not in names]
+    # a finding about one function (its first parameter, its decorator's arguments) is that
+    # function's problem: the module's other functions list without importing it
+    top_level = module_facts.decorated_functions
+    per_function = [
+        e
+        for e in errors
+        if e.function in names or (e.rule == "decorator" and e.function in top_level)
+    ]
+    rest = [e for e in errors if all(e is not own for own in per_function)]
     # Decorator findings outside the static functions: a nested decorated def, or none at all.
     dynamic = [e for e in rest if e.rule == "decorator"]
     blocking = [e for e in rest if e.rule != "decorator"]
-    problems = [_as_problem(candidate, e, names) for e in per_function]
+    problems = [_as_problem(candidate, e, names | top_level) for e in per_function]
     refused = {e.function for e in per_function}
     functions = [f for f in functions if f.name not in refused]
     if candidate.attribute is not None:

@@ -75,6 +75,7 @@ def _decorate(
     input_type: MemoryType | str,
     output_type: MemoryType | str | None,
     contract: str | None,
+    slice_by_slice_default: bool = False,
 ) -> F:
     if not callable(func):
         raise TypeError(f"memory-type decorators apply to functions, not {type(func).__name__}")
@@ -93,7 +94,7 @@ def _decorate(
         return kind  # type: ignore[return-value]
 
     @functools.wraps(func)
-    def wrapper(*args: Any, slice_by_slice: bool = False, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, slice_by_slice: bool = slice_by_slice_default, **kwargs: Any) -> Any:
         try:
             return _body(args, slice_by_slice, kwargs)
         except (KeyboardInterrupt, SystemExit, GeneratorExit) as exc:
@@ -134,7 +135,9 @@ def _decorate(
         return result
 
     if not takes_slice_by_slice:
-        wrapper.__signature__ = inject_parameters(signature)  # type: ignore[attr-defined]
+        wrapper.__signature__ = inject_parameters(  # type: ignore[attr-defined]
+            signature, bool(slice_by_slice_default)
+        )
     wrapper.input_memory_type = in_mt.value  # type: ignore[attr-defined]
     wrapper.output_memory_type = out_mt.value  # type: ignore[attr-defined]
     wrapper.backend = in_mt.value  # type: ignore[attr-defined]
@@ -176,6 +179,7 @@ def _make_decorator(memory_type: MemoryType) -> Callable[..., Any]:
         output_type: MemoryType | str | None = ...,
         oom_recovery: bool = ...,
         contract: str | None = ...,
+        slice_by_slice_default: bool = ...,
     ) -> Callable[[F], F]: ...
 
     def decorator(
@@ -185,13 +189,16 @@ def _make_decorator(memory_type: MemoryType) -> Callable[..., Any]:
         output_type: MemoryType | str | None = None,
         oom_recovery: bool = True,
         contract: str | None = None,
+        slice_by_slice_default: bool = False,
     ) -> Any:
         # ``oom_recovery`` is accepted for OpenHCS compatibility; the host does the recovery.
+        # ``slice_by_slice_default`` (OpenHCS's): the default of the injected slice_by_slice.
         del oom_recovery
         out = output_type if output_type is not None else input_type
+        by_plane = bool(slice_by_slice_default)
         if func is None:
-            return lambda f: _decorate(f, input_type, out, contract)
-        return _decorate(func, input_type, out, contract)
+            return lambda f: _decorate(f, input_type, out, contract, by_plane)
+        return _decorate(func, input_type, out, contract, by_plane)
 
     decorator.__name__ = decorator.__qualname__ = memory_type.value
     decorator.__module__ = _PUBLIC_MODULE

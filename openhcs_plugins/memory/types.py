@@ -110,8 +110,9 @@ def coerce_contract(contract: object) -> str:
     return name
 
 
-def inject_parameters(signature: inspect.Signature) -> inspect.Signature:
-    """``signature`` with the keyword-only ``slice_by_slice: bool = False`` OpenHCS passes.
+def inject_parameters(signature: inspect.Signature, default: bool = False) -> inspect.Signature:
+    """``signature`` with the keyword-only ``slice_by_slice: bool = False`` OpenHCS passes
+    (``default``: its default, ``slice_by_slice_default=True`` on the decorator).
 
     A signature that already has the parameter is returned unchanged.
     """
@@ -119,7 +120,7 @@ def inject_parameters(signature: inspect.Signature) -> inspect.Signature:
         return signature
     parameters = list(signature.parameters.values())
     injected = inspect.Parameter(
-        "slice_by_slice", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=bool
+        "slice_by_slice", inspect.Parameter.KEYWORD_ONLY, default=default, annotation=bool
     )
     # Keyword-only must come before **kwargs.
     if parameters and parameters[-1].kind is inspect.Parameter.VAR_KEYWORD:

@@ -70,6 +70,29 @@ class FunctionInfo:
     contract: str = "FLEXIBLE"
     #: ``static`` (read from source with ast) or ``runtime`` (read from the imported callable).
     signature_from: str = "static"
+    #: declared artifact outputs in order: (name, materialization spec as JSON text or None).
+    artifact_outputs: tuple[tuple[str, str | None], ...] = ()
+    #: declared artifact inputs: parameters a host passes by keyword.
+    artifact_inputs: tuple[str, ...] = ()
+    #: other decorators of a package's function (outermost first), checked when it loads.
+    outer_decorators: tuple[str, ...] = ()
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The declared artifact outputs' names."""
+        return tuple(name for name, _spec in self.artifact_outputs)
+
+    def outputs_summary(self) -> str:
+        """``counts (csv), cells (json+csv)``: the outputs and the formats they are written in."""
+        import json
+
+        parts = []
+        for name, spec in self.artifact_outputs:
+            formats = "json"
+            if spec is not None:
+                formats = "+".join(o["format"] for o in json.loads(spec)["outputs"])
+            parts.append(f"{name} ({formats})")
+        return ", ".join(parts)
 
     @property
     def memory_types(self) -> tuple[str, str]:
@@ -91,6 +114,8 @@ class FunctionInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form used by ``openhcs-plugins list --json``."""
+        import json
+
         prov = self.provenance
         return {
             "key": self.key,
@@ -116,6 +141,12 @@ class FunctionInfo:
             "signature_from": self.signature_from,
             "trust": prov.trust.value if prov.trust is not None else None,
             "runs": prov.runs,
+            "artifact_outputs": [
+                {"name": name, "spec": json.loads(spec) if spec is not None else None}
+                for name, spec in self.artifact_outputs
+            ],
+            "artifact_inputs": list(self.artifact_inputs),
+            "outer_decorators": list(self.outer_decorators),
         }
 
 
@@ -288,9 +319,31 @@ class RegistryEntry:
                     f"was read as {self.info.input_memory_type} -> {self.info.output_memory_type}"
                 )
                 raise FunctionLoadError(self.info, self.error)
+            if self.info.outer_decorators:
+                self.error = _signature_mismatch(self.info, func)
+                if self.error is not None:
+                    raise FunctionLoadError(self.info, self.error)
             self._func = func
             self.error = None
             return func
+
+
+def _signature_mismatch(info: FunctionInfo, func: Callable[..., Any]) -> str | None:
+    """What differs between the parameters read from source and the loaded callable's, for a
+    function whose other decorators could have changed them (None when they agree)."""
+    listed = [p.name for p in info.parameters]
+    try:
+        real = [p.name for p in parameters_of(func)]
+    except (TypeError, ValueError):
+        return None  # no signature to compare (a C callable): the memory types were compared
+    if real == listed:
+        return None
+    outer = ", ".join(f"@{d}" for d in info.outer_decorators)
+    return (
+        f"its decorators ({outer}) change its signature: the source was read as "
+        f"({', '.join(listed)}), the loaded function takes ({', '.join(real)}); the listing "
+        "and hosts would pass the wrong parameters"
+    )
 
 
 class FunctionRegistry:
@@ -469,6 +522,8 @@ def info_from_callable(
     """Build an entry's info from a loaded, decorated callable."""
     from openhcs_plugins.memory.types import CONTRACT_ATTRIBUTE
 
+    outputs, inputs = declared_artifacts(func)
+
     return FunctionInfo(
         key=make_key(namespace, func.__name__),
         name=func.__name__,
@@ -480,7 +535,24 @@ def info_from_callable(
         provenance=provenance,
         contract=getattr(func, CONTRACT_ATTRIBUTE, "FLEXIBLE"),
         signature_from="runtime",
+        artifact_outputs=outputs,
+        artifact_inputs=inputs,
     )
+
+
+def declared_artifacts(
+    func: Callable[..., Any],
+) -> tuple[tuple[tuple[str, str | None], ...], tuple[str, ...]]:
+    """The artifact outputs (name, spec as JSON text) and inputs a loaded callable declares."""
+    import json
+
+    from openhcs_plugins.artifacts import inputs_of, outputs_of
+
+    outputs = tuple(
+        (o.name, json.dumps(o.spec.to_data(), sort_keys=True) if o.spec is not None else None)
+        for o in outputs_of(func)
+    )
+    return outputs, inputs_of(func)
 
 
 def info_from_static(
@@ -498,6 +570,9 @@ def info_from_static(
         provenance=provenance,
         contract=function.contract,
         signature_from="static" if function.static_signature else "runtime",
+        artifact_outputs=function.artifact_outputs,
+        artifact_inputs=function.artifact_inputs,
+        outer_decorators=function.outer_decorators,
     )
 
 

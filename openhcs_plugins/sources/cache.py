@@ -67,7 +67,7 @@ CACHE_DIR_ENV = "OPENHCS_PLUGINS_CACHE_DIR"
 #: Set to ``1`` to bypass the cache (read nothing, write nothing).
 NO_CACHE_ENV = "OPENHCS_PLUGINS_NO_CACHE"
 #: Bumped whenever the file layout changes; other formats are ignored.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 def cache_dir() -> Path:
@@ -242,8 +242,10 @@ class ParameterTable:
 def function_to_dict(function: StaticFunction, table: ParameterTable) -> list[Any]:
     """The cache's form of a :class:`StaticFunction`: one positional row (no key names, so a
     warm start decodes half the bytes): ``[name, line, input_memory_type, output_memory_type,
-    contract, [parameter positions in table], doc, static_signature]``."""
-    return [
+    contract, [parameter positions in table], doc, static_signature]``, then, only for a
+    function that declares artifacts or has other decorators, ``{"o": [[name, spec], ...],
+    "i": [name, ...], "d": [decorator, ...]}``."""
+    row = [
         function.name,
         function.line,
         function.input_memory_type,
@@ -253,15 +255,40 @@ def function_to_dict(function: StaticFunction, table: ParameterTable) -> list[An
         function.doc,
         function.static_signature,
     ]
+    if function.artifact_outputs or function.artifact_inputs or function.outer_decorators:
+        row.append(
+            {
+                "o": [list(o) for o in function.artifact_outputs],
+                "i": list(function.artifact_inputs),
+                "d": list(function.outer_decorators),
+            }
+        )
+    return row
+
+
+def _extras(
+    data: Any,
+) -> tuple[tuple[tuple[str, str | None], ...], tuple[str, ...], tuple[str, ...]]:
+    if type(data) is not dict:
+        raise TypeError("malformed function extras")
+    outputs = tuple((str(name), spec) for name, spec in data["o"])
+    if any(spec is not None and type(spec) is not str for _, spec in outputs):
+        raise TypeError("malformed artifact output")
+    inputs = tuple(data["i"])
+    decorators = tuple(data["d"])
+    if not all(type(x) is str for x in (*inputs, *decorators)):
+        raise TypeError("malformed function extras")
+    return outputs, inputs, decorators
 
 
 def function_from_dict(data: Any, parameters: list[ParameterInfo]) -> StaticFunction:
     """Inverse of :func:`function_to_dict` (``parameters``: the table read by
     :meth:`ParameterTable.read`); raises ``KeyError``/``TypeError``/``ValueError``/
     ``IndexError`` on anything malformed (the caller then rebuilds the cache)."""
-    if type(data) is not list or len(data) != 8:
+    if type(data) is not list or len(data) not in (8, 9):
         raise TypeError("malformed function record")
-    name, line, input_type, output_type, contract, positions, doc, static = data
+    name, line, input_type, output_type, contract, positions, doc, static = data[:8]
+    outputs, inputs, decorators = _extras(data[8]) if len(data) == 9 else ((), (), ())
     if not (
         type(name) is str
         and type(input_type) is str
@@ -285,6 +312,9 @@ def function_from_dict(data: Any, parameters: list[ParameterInfo]) -> StaticFunc
         tuple([parameters[i] for i in positions]),
         doc,
         static,
+        outputs,
+        inputs,
+        decorators,
     )
 
 

@@ -108,6 +108,14 @@ class StaticFunction:
     doc: str = ""
     #: False when the signature could not be read statically (e.g. made by a factory).
     static_signature: bool = True
+    #: declared artifact outputs, in order: (name, spec as JSON text, or None when it is not
+    #: declared or cannot be read without running the code).
+    artifact_outputs: tuple[tuple[str, str | None], ...] = ()
+    #: declared artifact inputs (parameters a host passes by keyword).
+    artifact_inputs: tuple[str, ...] = ()
+    #: decorators other than the memory-type and artifact ones, outermost first (a trusted
+    #: package's own): the signature was read from source and is checked when the code loads.
+    outer_decorators: tuple[str, ...] = ()
 
 
 def _deprecated(old: str, new: str) -> None:

@@ -29,3 +29,6 @@ class ModuleFacts:
     binding_lines: Mapping[str, int] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
+    #: names of the top-level ``def`` statements that carry decorators (a decorator finding
+    #: about one of them is that function's problem, not the module's).
+    decorated_functions: frozenset[str] = frozenset()

@@ -44,6 +44,10 @@ POLICY_RULES = frozenset(
         "class-hook",
         "decorator-not-allowed",
         "annotation",
+        "array-buffer",
+        "enum-functional",
+        "class-private",
+        "artifact-spec",
     }
 )
 #: Rules about the text itself: what ``validate_syntax`` reports.

@@ -150,6 +150,7 @@ class FunctionReader:
         # can refuse that function alone.
         del signature_ok
         input_type, output_type, contract = spec
+        outputs, inputs, others = self._read_artifacts(node, module_scope=True)
         return StaticFunction(
             name=name,
             line=node.lineno,
@@ -158,6 +159,9 @@ class FunctionReader:
             contract=contract,
             parameters=_parameters(args),
             doc=ast.get_docstring(node) or "",
+            artifact_outputs=outputs,
+            artifact_inputs=inputs,
+            outer_decorators=others,
         )
 
     def _contract_member(self, expr: Any) -> bool:
@@ -219,7 +223,7 @@ class FunctionReader:
             )
         allowed_keywords = {"input_type", "output_type", "contract"}
         if kind != "memory_types":
-            allowed_keywords.add("oom_recovery")
+            allowed_keywords.update(("oom_recovery", "slice_by_slice_default"))
         for keyword in decorator.keywords:
             if keyword.arg is None:
                 bad(
@@ -270,11 +274,12 @@ class FunctionReader:
             CONTRACTS,
             "one of: " + ", ".join(CONTRACTS) + " (a string, or ProcessingContract.NAME)",
         )
-        recovery = values.get("oom_recovery")
-        if recovery is not None and not (
-            isinstance(recovery, ast.Constant) and isinstance(recovery.value, bool)
-        ):
-            bad("oom_recovery must be True or False.", recovery, "Write oom_recovery=True.")
+        for flag in ("oom_recovery", "slice_by_slice_default"):
+            value = values.get(flag)
+            if value is not None and not (
+                isinstance(value, ast.Constant) and isinstance(value.value, bool)
+            ):
+                bad(f"{flag} must be True or False.", value, f"Write {flag}=True.")
         if kind == "memory_types" and "input_type" not in values:
             bad("memory_types needs an input type.", decorator, types_hint)
         if not ok:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from openhcs_plugins.sources.candidate import StaticFunction
 from openhcs_plugins.validation.annotations import AnnotationRules
+from openhcs_plugins.validation.artifact_reader import ArtifactReader
 from openhcs_plugins.validation.budget import Budget
 from openhcs_plugins.validation.calls import CallRules
 from openhcs_plugins.validation.decorators import DecoratorRules
@@ -58,6 +59,7 @@ class Inspector(
     AnnotationRules,
     DecoratorRules,
     FunctionReader,
+    ArtifactReader,
     ModuleReader,
 ):
     """Collects facts in one pass, then checks them against the policy."""

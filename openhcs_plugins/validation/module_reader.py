@@ -62,6 +62,12 @@ class ModuleReader:
             makes_functions_at_import=self._makes_functions_at_import(import_nodes, decorators),
             imported_names=frozenset(imported),
             binding_lines=MappingProxyType(lines),
+            decorated_functions=frozenset(
+                stmt.name
+                for stmt in self.tree.body
+                if (stmt.__class__ is ast.FunctionDef or stmt.__class__ is ast.AsyncFunctionDef)
+                and stmt.decorator_list
+            ),
         )
 
     def _makes_functions_at_import(

@@ -33,6 +33,9 @@ from openhcs_plugins.validation.index import ALLOWED, DENIED, PARENT, UNKNOWN, i
 
 __all__ = [
     "ALLOWED",
+    "ARTIFACT_DECORATOR_PATHS",
+    "ARTIFACT_MODULES",
+    "ARTIFACT_SPEC_PATHS",
     "DECORATOR_LIST",
     "DECORATOR_MODULES",
     "DECORATOR_PATHS",
@@ -81,11 +84,47 @@ _BLOCKED_MODULES = frozenset(
     """.split()
 )
 
+#: Modules that export the artifact decorators, the materialization spec and its options, in
+#: this package and in OpenHCS (executed plugin code gets ours under OpenHCS's names).
+ARTIFACT_MODULES: tuple[str, ...] = (
+    "openhcs_plugins.artifacts",
+    "openhcs.core.pipeline.function_contracts",
+    "openhcs.processing.materialization",
+)
+#: The artifact decorators (``special_*`` are OpenHCS's older names for ``artifact_*``).
+ARTIFACT_DECORATOR_NAMES: tuple[str, ...] = (
+    "artifact_outputs",
+    "special_outputs",
+    "artifact_inputs",
+    "special_inputs",
+)
+#: What a materialization spec is built with (OpenHCS's names; ``openhcs_plugins.artifacts``).
+ARTIFACT_SPEC_NAMES: tuple[str, ...] = (
+    "MaterializationSpec",
+    "CsvOptions",
+    "JsonOptions",
+    "csv_only",
+    "json_only",
+    "json_and_csv",
+    "csv_materializer",
+)
+#: Fully qualified artifact decorator path -> decorator name.
+ARTIFACT_DECORATOR_PATHS: dict[str, str] = {
+    f"{module}.{name}": name for module in ARTIFACT_MODULES for name in ARTIFACT_DECORATOR_NAMES
+}
+#: Fully qualified spec builder path -> builder name.
+ARTIFACT_SPEC_PATHS: dict[str, str] = {
+    f"{module}.{name}": name for module in ARTIFACT_MODULES for name in ARTIFACT_SPEC_NAMES
+}
+
 _OPENHCS_LEAVES = frozenset(
     {f"{module}.{name}" for module in DECORATOR_MODULES for name in (*MEMORY_DECORATOR_NAMES,)}
     | {f"{module}.memory_types" for module in DECORATOR_MODULES}
     | {f"{module}.ProcessingContract" for module in DECORATOR_MODULES}
     | {"openhcs_plugins.memory.types.ProcessingContract"}
+    | {"openhcs.processing.backends.lib_registry.unified_registry.ProcessingContract"}
+    | set(ARTIFACT_DECORATOR_PATHS)
+    | set(ARTIFACT_SPEC_PATHS)
     | {
         f"{module}.{name}"
         for module in ("openhcs_plugins", "openhcs_plugins.memory")
@@ -432,7 +471,7 @@ _ALLOWED_DECORATORS = frozenset(
         "jax.jit",
         "jax.vmap",
     }
-)
+) | frozenset(ARTIFACT_DECORATOR_PATHS)
 
 #: Callables that may run at definition time (module level, class bodies, defaults,
 #: annotations, decorator arguments): constructors of constants, nothing that does work.
@@ -444,6 +483,7 @@ _DEFINITION_TIME_CALLS = frozenset(
             slice object len min max abs round sorted reversed enumerate zip sum any all chr ord
             divmod pow""".split()
         ),
+        *ARTIFACT_SPEC_PATHS,
         "typing.TypeVar",
         "typing.NewType",
         "typing.NamedTuple",

@@ -352,3 +352,18 @@ def test_an_opened_untrusted_folder_file_runs_isolated_until_edited_or_trusted(
     with qtbot.waitSignal(editor.run_finished, timeout=60_000) as finished:
         editor.run_on_sample()
     assert not finished.args[0].isolated  # trusted
+
+
+def test_a_run_shows_the_artifact_outputs_the_code_declares(qtbot, editor: FunctionEditor):
+    from openhcs_plugins.templates import get_analysis_template
+
+    editor.set_code(get_analysis_template())
+    editor.params_edit.setText("threshold=0.3")
+    with qtbot.waitSignal(editor.run_finished, timeout=30_000) as finished:
+        editor.run_on_sample()
+    outcome: RunOutcome = finished.args[0]
+    rows = outcome.metadata["object_counts"]
+    assert [row.plane for row in rows] == list(range(outcome.before.shape[0]))
+    text = editor.metadata_label.text()
+    assert text.startswith("Artifact outputs")
+    assert f"object_counts (csv, {len(rows)} item(s))" in text and '"objects":' in text
