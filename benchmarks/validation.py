@@ -50,7 +50,7 @@ import numpy as np
 
 
 @numpy
-def my_custom_function(image, scale: float = 1.0, offset: float = 0.0):
+def my_filter(image, scale: float = 1.0, offset: float = 0.0):
     """Scale and shift intensities.
 
     Args:

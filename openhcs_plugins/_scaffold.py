@@ -304,7 +304,7 @@ def describe_promoted_code(
 ) -> PromotedDependencies:
     """Make a generated project describe the promoted code, not the template's example.
 
-    The README and CHANGELOG name the promoted function instead of ``my_custom_function``,
+    The README and CHANGELOG name the promoted function instead of ``my_filter``,
     and each module the code imports beyond what the template declares becomes a dependency
     in pyproject.toml (by its installed distribution's name), so the package installs
     elsewhere. An import whose distribution is not installed here is returned as ``unknown``.
@@ -315,7 +315,7 @@ def describe_promoted_code(
         path = project / doc
         if path.is_file():
             text = path.read_text(encoding="utf-8")
-            path.write_text(text.replace("my_custom_function", name), encoding="utf-8")
+            path.write_text(text.replace("my_filter", name), encoding="utf-8")
     pyproject = project / "pyproject.toml"
     provided = _TEMPLATE_PROVIDES | {_FRAMEWORK_MODULES.get(memory_type, "numpy")}
     modules = [m for m in third_party_imports(code) if m not in provided]

@@ -26,7 +26,7 @@ function), so every function has exactly one file and a reload registers each ex
 
 from __future__ import annotations
 
-import ast
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openhcs_plugins._function_text import kept_lines, split_functions, without_functions
 from openhcs_plugins._manager_types import UnknownCustomFunctionError, UpdatedFunction
 from openhcs_plugins._storage import (
     atomic_delete,
@@ -44,6 +45,7 @@ from openhcs_plugins._storage import (
 from openhcs_plugins.config import Settings, load_settings
 from openhcs_plugins.config.trust import TrustStore, stricter
 from openhcs_plugins.execution.dispatch import CodeExecutionError, load_checked
+from openhcs_plugins.hosts.openhcs_folder import openhcs_imports
 from openhcs_plugins.registry import (
     FunctionInfo,
     FunctionRegistry,
@@ -105,79 +107,44 @@ def _check_name(name: str) -> None:
         )
 
 
-def _statement_spans(code: str, tree: ast.Module) -> list[tuple[int, int, ast.stmt]]:
-    """Line spans (1-based, inclusive) of top-level statements, with decorators and the
-    comment lines directly above a statement counted as part of it."""
-    lines = code.splitlines()
-    spans = []
-    previous_end = 0
-    for node in tree.body:
-        start = node.lineno
-        decorators = getattr(node, "decorator_list", [])
-        if decorators:
-            start = min(start, *(d.lineno for d in decorators))
-        while start - 1 > previous_end and lines[start - 2].lstrip().startswith("#"):
-            start -= 1
-        end = node.end_lineno or node.lineno
-        spans.append((start, end, node))
-        previous_end = end
-    return spans
-
-
-def _function_spans(code: str) -> dict[str, tuple[int, int]]:
-    tree = ast.parse(code)
-    return {
-        node.name: (start, end)
-        for start, end, node in _statement_spans(code, tree)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-    }
-
-
-def kept_lines(code: str, drop: set[str]) -> list[int]:
-    """The line numbers of ``code`` that :func:`without_functions` keeps, in order: line ``i``
-    of its text is line ``kept_lines(code, drop)[i - 1]`` of ``code``."""
-    dropped: set[int] = set()
-    for name, (start, end) in _function_spans(code).items():
-        if name in drop:
-            dropped.update(range(start, end + 1))
-    return [n for n in range(1, len(code.splitlines()) + 1) if n not in dropped]
-
-
-def without_functions(code: str, drop: set[str]) -> str:
-    """``code`` with the top-level functions named in ``drop`` (and their decorators and the
-    comments directly above them) removed."""
-    if not drop:
-        return code
-    lines = code.splitlines(keepends=True)
-    text = "".join(lines[number - 1] for number in kept_lines(code, drop))
-    text = text.rstrip() + "\n"
-    used = {
-        node.id
-        for node in ast.walk(ast.parse(text))
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
-    }
-    needed = sorted(used & drop)
-    if needed:
-        raise ValueError(
-            f"the remaining code uses {', '.join(needed)}, which is being split off or removed; "
-            "make shared code a plain (undecorated) helper function"
-        )
-    return text
-
-
-def split_functions(code: str, names: list[str]) -> dict[str, str]:
-    """One standalone text per decorated function: the code without the other ones."""
-    if len(names) <= 1:
-        return {name: code for name in names}
-    return {name: without_functions(code, set(names) - {name}) for name in names}
-
-
 def _trust_saved(prepared: list[tuple[Candidate, StaticFunction, Callable[..., Any]]]) -> None:
     """Record the saved texts of trusted code in the trust store (after they were written: a
     crash in between leaves them untrusted, which only isolates them)."""
     saved = [(c.text, c.path) for c, _, _ in prepared if c.path is not None]
     if saved:
         TrustStore().trust_many(saved)
+
+
+def _split_remaining(
+    path: Path, name: str, remaining: list[str], path_for: Callable[[str], Path]
+) -> bool:
+    """Take ``name`` out of the file ``path`` that defines it with ``remaining``.
+
+    OpenHCS, which loads the same folder, refuses the whole folder for a file with several
+    functions or named after another function; so the others go to a file each,
+    ``{function}.py`` (trusted if the file was). Where such a file exists already, ``path``
+    is rewritten without ``name`` instead. True when the files were split."""
+    text = path.read_text(encoding="utf-8")
+    rest = without_functions(text, {name})
+    targets = {n: path_for(n) for n in remaining}
+    store = TrustStore()
+    # the user trusted the file: what is left of it stays trusted
+    trusted = store.is_trusted(hashlib.sha256(text.encode("utf-8")).hexdigest())
+    if (len(remaining) == 1 and targets[remaining[0]] == path) or any(
+        t.exists() and t != path for t in targets.values()
+    ):
+        atomic_write_text(path, rest)
+        if trusted:
+            store.trust(rest, path)
+        return False
+    parts = {n: openhcs_imports(part) for n, part in split_functions(rest, remaining).items()}
+    for n, part in parts.items():
+        atomic_write_text(targets[n], part)
+    if path not in targets.values():
+        atomic_delete(path)
+    if trusted:
+        store.trust_many([(part, targets[n]) for n, part in parts.items()])
+    return True
 
 
 class CustomFunctionManager:
@@ -340,6 +307,9 @@ class CustomFunctionManager:
         prepared = []
         for name, text in split_functions(code, names).items():
             path = self.path_for(name) if persist else None
+            if persist:
+                # OpenHCS loads the same folder, where this project may not be installed
+                text = openhcs_imports(text)
             if persist and name not in replacing and path is not None and path.exists():
                 raise FileExistsError(
                     f"a custom function {name!r} already exists ({path}); use "
@@ -534,12 +504,14 @@ class CustomFunctionManager:
                 return removed
             path, result = found
             remaining = [n for n in result.function_names if n != name]
+            split = False
             if remaining:
-                text = path.read_text(encoding="utf-8")
-                atomic_write_text(path, without_functions(text, {name}))
+                split = _split_remaining(path, name, remaining, self.path_for)
             else:
                 atomic_delete(path)
             self.adapter.remove(key)
+        if split:
+            self.load_all_custom_functions()  # the others from their own files
         self.adapter.changed()
         return True
 

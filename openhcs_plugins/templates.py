@@ -1,12 +1,15 @@
 """Starter code for a custom function, one template per memory type.
 
 Each template is a complete module: the framework import, the memory-type decorator from
-:mod:`openhcs_plugins.memory`, one function ``my_custom_function(image, ...)`` with a docstring
+:mod:`openhcs_plugins.memory`, one function ``my_filter(image, ...)`` with a docstring
 (Args/Returns), a simple real operation in that framework, and a commented example of returning
 ``(image, metadata)``. Every template passes :func:`openhcs_plugins.validation.validate_code`.
 
-All six templates use the same function name, :data:`TEMPLATE_FUNCTION_NAME`, as OpenHCS does:
-a template is a starting point to rename, and the editor registers what the user saves. The
+All six templates use the same function name, :data:`TEMPLATE_FUNCTION_NAME` (``my_filter``):
+a template is a starting point to rename, and the editor registers what the user saves. It is
+not OpenHCS's ``my_custom_function``: both programs share the functions folder, and OpenHCS
+refuses a custom function that collides with its own template's ("conflicts with an ephemeral
+declaration"). The
 analysis template (:func:`get_analysis_template`, numpy, as in OpenHCS) returns measurements as
 an artifact output written as CSV (:mod:`openhcs_plugins.artifacts`).
 
@@ -32,14 +35,14 @@ __all__ = [
 ]
 
 #: The name of the function every template defines.
-TEMPLATE_FUNCTION_NAME = "my_custom_function"
+TEMPLATE_FUNCTION_NAME = "my_filter"
 
 _NUMPY = '''import numpy as np
 from openhcs_plugins.memory import numpy
 
 
 @numpy
-def my_custom_function(image, scale: float = 1.0, offset: float = 0.0):
+def my_filter(image, scale: float = 1.0, offset: float = 0.0):
     """Scale and offset the intensities of an image stack.
 
     Args:
@@ -65,7 +68,7 @@ from openhcs_plugins.memory import cupy
 
 
 @cupy
-def my_custom_function(image, k: float = 2.0):
+def my_filter(image, k: float = 2.0):
     """Keep the bright pixels of each channel (above mean + k * std), set the rest to zero.
 
     Args:
@@ -93,7 +96,7 @@ from openhcs_plugins import memory
 
 # `memory.torch` is the decorator; the plain name `torch` below is PyTorch itself.
 @memory.torch
-def my_custom_function(image, low: float = 0.0, high: float = 1.0):
+def my_filter(image, low: float = 0.0, high: float = 1.0):
     """Normalise each channel of a stack to the range [low, high].
 
     Args:
@@ -123,7 +126,7 @@ from openhcs_plugins.memory import tensorflow
 
 
 @tensorflow
-def my_custom_function(image, strength: float = 0.5):
+def my_filter(image, strength: float = 0.5):
     """Stretch the contrast of each channel around its mean intensity.
 
     Args:
@@ -149,7 +152,7 @@ from openhcs_plugins.memory import jax
 
 
 @jax
-def my_custom_function(image, gamma: float = 0.5):
+def my_filter(image, gamma: float = 0.5):
     """Gamma-correct each channel: normalise to [0, 1], raise to `gamma`, scale back.
 
     Args:
@@ -176,7 +179,7 @@ from openhcs_plugins.memory import pyclesperanto
 
 
 @pyclesperanto
-def my_custom_function(image, sigma: float = 2.0):
+def my_filter(image, sigma: float = 2.0):
     """Blur each plane of a stack with a Gaussian (no blurring across planes).
 
     Args:
@@ -206,7 +209,7 @@ _TEMPLATES: dict[MemoryType, str] = {
 
 
 #: The name of the function the analysis template defines (OpenHCS's).
-ANALYSIS_FUNCTION_NAME = "my_analysis_function"
+ANALYSIS_FUNCTION_NAME = "my_measurement"
 
 _NUMPY_ANALYSIS = '''from dataclasses import dataclass
 
@@ -234,7 +237,7 @@ class PlaneCount:
         filename_suffix=".csv",
     )))
 )
-def my_analysis_function(image, threshold: float = 0.5, min_area: int = 4):
+def my_measurement(image, threshold: float = 0.5, min_area: int = 4):
     """Count bright objects in each plane and measure them.
 
     Args:
@@ -292,7 +295,7 @@ def get_template_for_memory_type(memory_type: str | MemoryType) -> str:
             ``pyclesperanto`` (a name or a :class:`~openhcs_plugins.memory.MemoryType`).
 
     Returns:
-        The source of a module defining ``my_custom_function`` for that framework.
+        The source of a module defining ``my_filter`` for that framework.
 
     Raises:
         ValueError: ``memory_type`` is not one of the six; the message lists them.

@@ -106,7 +106,7 @@ def test_describe_promoted_code_adds_installed_imports_and_names_the_unknown(tmp
 
     code = "import tifffile\nimport not_a_module_here\nimport os\nfrom . import x\n"
     assert third_party_imports(code) == ["not_a_module_here", "tifffile"]
-    (tmp_path / "README.md").write_text("Use my_custom_function.\n", encoding="utf-8")
+    (tmp_path / "README.md").write_text("Use my_filter.\n", encoding="utf-8")
     (tmp_path / "pyproject.toml").write_text(
         'dependencies = [\n    "numpy",\n]\n', encoding="utf-8"
     )

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from openhcs_plugins._images import read_provenance
 from openhcs_plugins.cli import app
+from openhcs_plugins.hosts.openhcs_folder import openhcs_imports
 
 runner = CliRunner()
 
@@ -71,7 +72,8 @@ def test_add_list_info_remove_round_trip(tmp_path, functions_dir):
     source.write_text(GOOD)
     added = invoke("add", str(source))
     assert added.exit_code == 0, added.output
-    assert (functions_dir / "scale.py").read_text() == GOOD
+    # written with the imports OpenHCS resolves too (it loads the same folder)
+    assert (functions_dir / "scale.py").read_text() == openhcs_imports(GOOD)
     again = invoke("add", str(source))
     assert again.exit_code == 1 and "already exists" in again.stderr
     assert invoke("add", str(source), "--replace").exit_code == 0

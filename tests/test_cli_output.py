@@ -451,6 +451,6 @@ def test_validate_passes_on_a_freshly_generated_package(tmp_path, _cookiecutter_
     (package,) = (tmp_path / "my-openhcs-functions" / "src").iterdir()
     result = invoke("validate", str(package))
     assert result.exit_code == 0, result.output
-    assert "my_custom_function" in result.stdout
+    assert "my_filter" in result.stdout
     data = json.loads(invoke("validate", str(package), "--json").stdout)
     assert all(report["valid"] for report in data)

@@ -149,7 +149,7 @@ def test_generated_functions_module_passes_validate_code(tmp_path: Path, memory_
     result = validate_code(path.read_text(encoding="utf-8"), filename=str(path))
 
     assert result.is_valid, [str(error) for error in result.errors]
-    assert result.function_names == ("my_custom_function",)
+    assert result.function_names == ("my_filter",)
 
 
 @pytest.mark.parametrize("memory_type", AVAILABLE_MEMORY_TYPES)
@@ -232,7 +232,7 @@ def test_readme_explains_install_use_and_the_three_ways_to_publish(tmp_path: Pat
     for needle in (
         "pip install lab-numpy-filters",
         "openhcs-plugins list --namespace labfx",
-        "labfx:my_custom_function",
+        "labfx:my_filter",
         "python -m build",
         "openhcs-plugins validate dist/*.whl",
         "twine upload",
@@ -514,7 +514,7 @@ def test_installed_wheels_are_listed_with_their_version(plugin_venv: Path) -> No
     listed = {row["key"]: row for row in json.loads(result.stdout)}
 
     for memory_type in AVAILABLE_MEMORY_TYPES:
-        row = listed[f"lab_{memory_type}_filters:my_custom_function"]
+        row = listed[f"lab_{memory_type}_filters:my_filter"]
         assert row["source"] == "entry_point"
         assert row["distribution"] == f"lab-{memory_type}-filters"
         assert row["version"] == "0.1.0"
@@ -558,4 +558,4 @@ def test_cli_validates_the_built_wheel_as_the_generated_ci_does(
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "my_custom_function" in result.stdout
+    assert "my_filter" in result.stdout

@@ -86,7 +86,7 @@ def added() -> Iterator[Callable[[str], tuple[Path, dict[str, str]]]]:
                 # the framework is imported at the top, before openhcs_plugins' own import
                 assert code.startswith(f"import {memory_type}")
                 source = home / f"{CLI_CASES[memory_type][0]}.py"
-                source.write_text(code.replace("my_custom_function", source.stem), "utf-8")
+                source.write_text(code.replace("my_filter", source.stem), "utf-8")
                 _cli(env, "add", str(source))
                 tifffile.imwrite(home / "in.tif", STACK)
                 done[memory_type] = home, env
@@ -126,7 +126,7 @@ def test_every_memory_type_runs_isolated_as_in_process(memory_type: str) -> None
     code = get_template_for_memory_type(memory_type)
     namespace: dict[str, object] = {}
     exec(compile(code, f"<{memory_type} template>", "exec"), namespace)
-    here = convert_memory(namespace["my_custom_function"](STACK), "numpy")  # type: ignore[operator]
-    there = run_isolated(code, "my_custom_function", STACK)
+    here = convert_memory(namespace["my_filter"](STACK), "numpy")  # type: ignore[operator]
+    there = run_isolated(code, "my_filter", STACK)
     assert isinstance(there, np.ndarray)
     np.testing.assert_allclose(there, np.asarray(here), rtol=1e-5, atol=1e-5)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from openhcs_plugins.hosts.openhcs_folder import openhcs_imports
 from openhcs_plugins.manager import CustomFunctionManager, default_functions_dir
 from openhcs_plugins.registry import FunctionRegistry
 from openhcs_plugins.signals import custom_function_signals
@@ -83,7 +84,8 @@ def test_register_from_code_registers_saves_and_runs(manager, folder, changes):
     funcs = manager.register_from_code(THRESHOLD, persist=True)
     assert [f.__name__ for f in funcs] == ["my_function"]
     assert manager.registry.keys() == ["openhcs:my_function"]
-    assert (folder / "my_function.py").read_text() == THRESHOLD
+    assert (folder / "my_function.py").read_text() == openhcs_imports(THRESHOLD)
+    assert "from openhcs.core.memory import numpy" in (folder / "my_function.py").read_text()
     image = np.array([[[0.2, 0.9]]])
     assert np.array_equal(manager.registry.get("openhcs:my_function")(image), [[[0, 0.9]]])
     assert changes == [1]
@@ -182,7 +184,7 @@ def test_names_that_are_not_identifiers_are_refused(manager):
 
 def test_get_function_code_returns_saved_text(manager):
     manager.register_from_code(THRESHOLD)
-    assert manager.get_function_code("my_function") == THRESHOLD
+    assert manager.get_function_code("my_function") == openhcs_imports(THRESHOLD)
     with pytest.raises(KeyError):
         manager.get_function_code("missing")
 

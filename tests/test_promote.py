@@ -74,7 +74,7 @@ def test_promote_adds_the_codes_imports_as_dependencies_and_names_the_function(
     assert (project / "src" / "openhcs_smooth" / "functions.py").read_text("utf-8") == SCIPY_CODE
     for doc in ("README.md", "CHANGELOG.md"):
         text = (project / doc).read_text(encoding="utf-8")
-        assert "lab_promoted:smooth" in text and "my_custom_function" not in text, doc
+        assert "lab_promoted:smooth" in text and "my_filter" not in text, doc
 
 
 def test_promote_of_numpy_only_code_adds_no_dependency(tmp_path: Path) -> None:

@@ -41,6 +41,9 @@ def doctor(as_json: bool, functions_dir: Path | None) -> None:
     from openhcs_plugins.config.trust import untrusted_files
 
     untrusted = untrusted_files(settings.functions_path())
+    from openhcs_plugins.hosts.openhcs_folder import OPENHCS_DROPS_THE_FOLDER, scan_folder
+
+    openhcs_refuses = scan_folder(settings.functions_path())
     if as_json:
         data = {
             "frameworks": {
@@ -55,7 +58,12 @@ def doctor(as_json: bool, functions_dir: Path | None) -> None:
             "isolation": protections.to_dict(),
             "isolation_cold_start_ms": cold_ms,
             "untrusted_folder_files": [str(p) for p in untrusted],
-        }
+            "openhcs_folder_problems": [
+                {"file": str(p.path), "line": p.line, "rule": p.rule, "message": p.message,
+                 "fix": p.fix}
+                for p in openhcs_refuses
+            ],
+        }  # fmt: skip
         print(json.dumps(data, indent=2))
         return
     from rich.table import Table
@@ -92,6 +100,16 @@ def doctor(as_json: bool, functions_dir: Path | None) -> None:
         )
         for path in untrusted:
             out.print(f"  {path}")
+    if openhcs_refuses:
+        out.print(
+            styled(
+                "red",
+                f"{len(openhcs_refuses)} folder file problem(s) OpenHCS would refuse",
+                f" ({OPENHCS_DROPS_THE_FOLDER}):",
+            )
+        )
+        for problem in openhcs_refuses:
+            out.print(f"  {problem.path}:{problem.line}: {problem.message}; {problem.fix}")
 
 
 @click.command(cls=Command)

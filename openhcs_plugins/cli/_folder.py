@@ -12,7 +12,7 @@ from click.exceptions import Exit
 from openhcs_plugins.cli._common import PATH, entry, functions_dir_option, load_registry, manager
 from openhcs_plugins.cli._common import settings as load_settings
 from openhcs_plugins.cli._lazy import Argument, Command
-from openhcs_plugins.cli._output import fail, out, print_validation_errors, styled
+from openhcs_plugins.cli._output import err, fail, out, print_validation_errors, styled
 from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
 
 __all__ = ["add", "disable", "enable", "remove", "template"]
@@ -55,6 +55,15 @@ def add(path: Path, replace: bool, trusted: bool, functions_dir: Path | None) ->
     for func in funcs:
         saved = folder.path_for(func.__name__)
         out.print(styled("green", "added", f" openhcs:{func.__name__} -> {saved} ({state})"))
+    warn_openhcs_folder(folder.storage_dir)
+
+
+def warn_openhcs_folder(storage_dir: Path) -> None:
+    """Warn (stderr) about the folder files OpenHCS would refuse, with the file and the rule."""
+    from openhcs_plugins.hosts.openhcs_folder import scan_folder
+
+    for problem in scan_folder(storage_dir):
+        err.print(styled("yellow", "warning:", f" {problem}"))
 
 
 @click.command(cls=Command)
@@ -86,6 +95,7 @@ def remove(name: str, functions_dir: Path | None) -> None:
         raise fail(f"no custom function {bare!r} in {folder.storage_dir}")
     deleted = f" (deleted {path})" if had_file and not path.exists() else ""
     out.print(styled("green", "removed", f" openhcs:{bare}{deleted}"))
+    warn_openhcs_folder(folder.storage_dir)
 
 
 @click.command(cls=Command)

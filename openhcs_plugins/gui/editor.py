@@ -313,7 +313,8 @@ class FunctionEditor(QWidget):
         self.code_editor.document().setModified(False)  # type: ignore[union-attr]
         self._update_title()
         keys = [f"{OPENHCS_NAMESPACE}:{name}" for name in names]
-        self._set_status(f"Saved and registered {', '.join(keys)} in {self._save_folder}.", ok=True)
+        status, clean = saved_status(keys, Path(self._save_folder))
+        self._set_status(status, ok=clean)
         self.saved.emit(keys)
 
     def _on_save_failed(self, error: TaskError) -> None:
@@ -493,3 +494,20 @@ def _trusted(code: str) -> bool:
     from openhcs_plugins.sources.candidate import sha256_text
 
     return TrustStore().is_trusted(sha256_text(code))
+
+
+def saved_status(keys: list[str], folder: Path) -> tuple[str, bool]:
+    """The status line after a save, and whether the folder is clean: the folder is
+    OpenHCS's too, so a file there that OpenHCS would refuse is named with its rule."""
+    from openhcs_plugins.hosts.openhcs_folder import OPENHCS_DROPS_THE_FOLDER, scan_folder
+
+    status = f"Saved and registered {', '.join(keys)} in {folder}."
+    refused = scan_folder(folder)
+    if refused:
+        first = refused[0]
+        status += (
+            f" Warning: {len(refused)} file problem(s) OpenHCS would refuse "
+            f"({OPENHCS_DROPS_THE_FOLDER}), first {first.path.name}:{first.line}: "
+            f"{first.message}; {first.fix}."
+        )
+    return status, not refused

@@ -41,7 +41,7 @@ OWN_TESTS_PLUGIN = ["-p", "no:openhcs_plugins", "-p", "openhcs_plugins.pytest_pl
 OWN_TESTS_PLUGIN += ["-p", "no:cacheprovider"]
 GIT_USER = ["-c", "user.email=tests@example.org", "-c", "user.name=openhcs-plugins tests"]
 
-#: 0.2.0: ``my_custom_function`` adds the offset before scaling; ``invert`` is new.
+#: 0.2.0: ``my_filter`` adds the offset before scaling; ``invert`` is new.
 V2_FUNCTIONS = '''"""Functions of oplab_dist 0.2.0."""
 
 import numpy as np
@@ -49,7 +49,7 @@ from openhcs_plugins.memory import numpy
 
 
 @numpy
-def my_custom_function(image, scale: float = 1.0, offset: float = 0.0):
+def my_filter(image, scale: float = 1.0, offset: float = 0.0):
     """Offset, then scale (0.2.0: the offset is added before scaling)."""
     return (image.astype(np.float32) + offset) * scale
 
@@ -281,22 +281,22 @@ def test_index_install_and_upgrade_follow_version_functions_and_code(
     venv.install("--index-url", index_url, f"{NAME}==0.1.0")
 
     first = _ours(venv.listed())
-    assert sorted(first) == [f"{NAMESPACE}:my_custom_function"]
-    row = first[f"{NAMESPACE}:my_custom_function"]
+    assert sorted(first) == [f"{NAMESPACE}:my_filter"]
+    row = first[f"{NAMESPACE}:my_filter"]
     assert (row["distribution"], row["version"], row["origin"]) == (NAME, "0.1.0", "index")
     # 0.1.0: scale, then offset: 3 * 2 + 1.
-    out = venv.run_on_threes(f"{NAMESPACE}:my_custom_function", "scale=2", "offset=1")
+    out = venv.run_on_threes(f"{NAMESPACE}:my_filter", "scale=2", "offset=1")
     np.testing.assert_array_equal(out, 7.0)
 
     venv.install("--index-url", index_url, "--upgrade", NAME)
 
     # No --refresh: the discovery cache must notice the new version by itself.
     second = _ours(venv.listed())
-    assert sorted(second) == [f"{NAMESPACE}:invert", f"{NAMESPACE}:my_custom_function"]
+    assert sorted(second) == [f"{NAMESPACE}:invert", f"{NAMESPACE}:my_filter"]
     assert {row["version"] for row in second.values()} == {"0.2.0"}
     assert {row["origin"] for row in second.values()} == {"index"}
     # 0.2.0: offset, then scale: (3 + 1) * 2; the new function runs too.
-    out = venv.run_on_threes(f"{NAMESPACE}:my_custom_function", "scale=2", "offset=1")
+    out = venv.run_on_threes(f"{NAMESPACE}:my_filter", "scale=2", "offset=1")
     np.testing.assert_array_equal(out, 8.0)
     np.testing.assert_array_equal(venv.run_on_threes(f"{NAMESPACE}:invert"), 0.0)
 
@@ -315,7 +315,7 @@ def test_freeze_then_check_passes_and_fails_naming_the_upgrade(
         "distribution": NAME,
         "version": "0.1.0",
         "origin": "index",
-        "functions": ["my_custom_function"],
+        "functions": ["my_filter"],
     }
     # The sha256 of every source file the wheel installed.
     assert f"{PACKAGE}/__init__.py" in files
@@ -326,9 +326,7 @@ def test_freeze_then_check_passes_and_fails_naming_the_upgrade(
 
     drift = venv.cli("check", str(lock), expect=1)
     assert f"package {NAMESPACE}: version 0.1.0 -> 0.2.0" in drift.stdout
-    assert f"package {NAMESPACE}: functions my_custom_function -> invert, my_custom_function" in (
-        drift.stdout
-    )
+    assert f"package {NAMESPACE}: functions my_filter -> invert, my_filter" in (drift.stdout)
     # 0.2.0 changed the module that defines the functions.
     assert f"~ package {NAMESPACE}: changed {PACKAGE}/" in drift.stdout
     assert "3 difference(s)" in drift.stderr
@@ -370,13 +368,13 @@ def test_git_install_at_a_tag_shows_the_repository_and_commit_as_origin(
     repo, commit = git_repo
     origin = f"vcs:{repo.as_uri()}@{commit}"
 
-    row = _ours(git_venv.listed())[f"{NAMESPACE}:my_custom_function"]
-    info = git_venv.cli("info", f"{NAMESPACE}:my_custom_function").stdout
+    row = _ours(git_venv.listed())[f"{NAMESPACE}:my_filter"]
+    info = git_venv.cli("info", f"{NAMESPACE}:my_filter").stdout
 
     assert (row["distribution"], row["version"], row["origin"]) == (NAME, "0.1.0", origin)
     assert f"origin: {origin}" in info
     assert "version: 0.1.0" in info
-    out = git_venv.run_on_threes(f"{NAMESPACE}:my_custom_function", "scale=2")
+    out = git_venv.run_on_threes(f"{NAMESPACE}:my_filter", "scale=2")
     np.testing.assert_array_equal(out, 6.0)
 
 
@@ -489,8 +487,8 @@ def test_an_unbuildable_project_fails_clearly_and_leaves_the_installed_version(
         f"{PACKAGE}-0.1.0.dist-info",
     ]
     listed = _ours(venv.listed())
-    assert sorted(listed) == [f"{NAMESPACE}:my_custom_function"]
-    assert listed[f"{NAMESPACE}:my_custom_function"]["version"] == "0.1.0"
+    assert sorted(listed) == [f"{NAMESPACE}:my_filter"]
+    assert listed[f"{NAMESPACE}:my_filter"]["version"] == "0.1.0"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import tifffile
 from qtpy.QtCore import Qt
 
 from openhcs_plugins.gui import FunctionEditor, FunctionList, RunOutcome
+from openhcs_plugins.hosts.openhcs_folder import openhcs_imports
 from openhcs_plugins.manager import CustomFunctionManager
 from openhcs_plugins.registry import get_default_registry
 from openhcs_plugins.templates import get_template_for_memory_type
@@ -126,7 +127,7 @@ def test_fixing_and_saving_registers_and_the_list_refreshes_through_the_signal(
     with qtbot.waitSignal(editor.saved, timeout=10_000) as saved:
         qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
     assert saved.args == [["openhcs:brighten"]]
-    assert (functions_dir / "brighten.py").read_text() == FIXED
+    assert (functions_dir / "brighten.py").read_text() == openhcs_imports(FIXED)
     assert editor.editing == "brighten"
 
     qtbot.waitUntil(lambda: function_list.keys() == ["openhcs:brighten"], timeout=5_000)
@@ -150,7 +151,7 @@ def test_a_failing_update_keeps_the_saved_function_live_and_shows_the_error(
     message = failed.args[0]
     assert "ValueError" in message and "stays registered" in message
     assert editor.problems()[0][0] == 3
-    assert (functions_dir / "brighten.py").read_text() == FIXED
+    assert (functions_dir / "brighten.py").read_text() == openhcs_imports(FIXED)
     old = get_default_registry().get("openhcs:brighten")
     assert np.array_equal(old(np.ones((1, 2, 2))), np.full((1, 2, 2), 2.0))
 
@@ -367,3 +368,19 @@ def test_a_run_shows_the_artifact_outputs_the_code_declares(qtbot, editor: Funct
     text = editor.metadata_label.text()
     assert text.startswith("Artifact outputs")
     assert f"object_counts (csv, {len(rows)} item(s))" in text and '"objects":' in text
+
+
+def test_saving_warns_about_a_folder_file_openhcs_would_refuse(
+    qtbot, editor: FunctionEditor, functions_dir: Path
+):
+    functions_dir.mkdir(parents=True, exist_ok=True)
+    (functions_dir / "other_name.py").write_text(
+        "from openhcs.core.memory import numpy\n\n\n@numpy\ndef inside(image):\n    return image\n"
+    )
+    editor.set_code(FIXED)
+    with qtbot.waitSignal(editor.saved, timeout=20_000):
+        editor.save()
+    status = editor.status_text()
+    assert "Saved and registered openhcs:brighten" in status
+    assert "other_name.py:5: declares 'inside' but is named other_name.py" in status
+    assert "OpenHCS refuses the whole folder" in status

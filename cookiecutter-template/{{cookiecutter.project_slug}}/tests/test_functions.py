@@ -8,13 +8,13 @@ import pytest
 
 {%- if mt == "numpy" %}
 
-from {{ cookiecutter.package_name }}.functions import my_custom_function
+from {{ cookiecutter.package_name }}.functions import my_filter
 
 
-def test_my_custom_function_scales_and_offsets_every_pixel():
+def test_my_filter_scales_and_offsets_every_pixel():
     stack = np.arange(2 * 4 * 5, dtype=np.uint16).reshape(2, 4, 5)
 
-    result = my_custom_function(stack, scale=2.0, offset=1.0)
+    result = my_filter(stack, scale=2.0, offset=1.0)
 
     assert result.shape == (2, 4, 5)
     assert result.dtype == np.float32
@@ -23,14 +23,14 @@ def test_my_custom_function_scales_and_offsets_every_pixel():
 
 torch = pytest.importorskip("torch")
 
-from {{ cookiecutter.package_name }}.functions import my_custom_function  # noqa: E402
+from {{ cookiecutter.package_name }}.functions import my_filter  # noqa: E402
 
 
-def test_my_custom_function_normalises_each_channel_to_the_range():
+def test_my_filter_normalises_each_channel_to_the_range():
     stack = np.random.default_rng(0).random((2, 8, 8), dtype=np.float32) * 1000
     stack[1] = 3.0  # a flat channel becomes `low`, not NaN
 
-    result = my_custom_function(torch.from_numpy(stack), low=0.0, high=1.0)
+    result = my_filter(torch.from_numpy(stack), low=0.0, high=1.0)
 
     assert isinstance(result, torch.Tensor)
     assert tuple(result.shape) == (2, 8, 8)
@@ -41,14 +41,14 @@ def test_my_custom_function_normalises_each_channel_to_the_range():
 
 tf = pytest.importorskip("tensorflow")
 
-from {{ cookiecutter.package_name }}.functions import my_custom_function  # noqa: E402
+from {{ cookiecutter.package_name }}.functions import my_filter  # noqa: E402
 
 
-def test_my_custom_function_stretches_contrast_around_the_channel_mean():
+def test_my_filter_stretches_contrast_around_the_channel_mean():
     stack = np.random.default_rng(0).random((2, 8, 8), dtype=np.float32)
 
-    unchanged = my_custom_function(tf.convert_to_tensor(stack), strength=0.0)
-    stretched = my_custom_function(tf.convert_to_tensor(stack), strength=1.0)
+    unchanged = my_filter(tf.convert_to_tensor(stack), strength=0.0)
+    stretched = my_filter(tf.convert_to_tensor(stack), strength=1.0)
 
     assert tuple(stretched.shape) == (2, 8, 8)
     np.testing.assert_allclose(np.asarray(unchanged), stack, rtol=1e-6)
@@ -59,13 +59,13 @@ def test_my_custom_function_stretches_contrast_around_the_channel_mean():
 
 jnp = pytest.importorskip("jax.numpy")
 
-from {{ cookiecutter.package_name }}.functions import my_custom_function  # noqa: E402
+from {{ cookiecutter.package_name }}.functions import my_filter  # noqa: E402
 
 
-def test_my_custom_function_keeps_each_channels_darkest_and_brightest_pixel():
+def test_my_filter_keeps_each_channels_darkest_and_brightest_pixel():
     stack = np.random.default_rng(0).random((2, 8, 8), dtype=np.float32) * 100
 
-    result = np.asarray(my_custom_function(jnp.asarray(stack), gamma=0.5))
+    result = np.asarray(my_filter(jnp.asarray(stack), gamma=0.5))
 
     assert result.shape == (2, 8, 8)
     np.testing.assert_allclose(result.min(axis=(1, 2)), stack.min(axis=(1, 2)), rtol=1e-5)
@@ -78,14 +78,14 @@ cp = pytest.importorskip("cupy")
 if not cp.cuda.is_available():
     pytest.skip("CuPy is installed but no CUDA GPU is usable", allow_module_level=True)
 
-from {{ cookiecutter.package_name }}.functions import my_custom_function  # noqa: E402
+from {{ cookiecutter.package_name }}.functions import my_filter  # noqa: E402
 
 
-def test_my_custom_function_keeps_only_bright_pixels():
+def test_my_filter_keeps_only_bright_pixels():
     stack = np.zeros((2, 8, 8), dtype=np.float32)
     stack[:, 4, 4] = 100.0  # one bright pixel per channel
 
-    result = cp.asnumpy(my_custom_function(cp.asarray(stack), k=2.0))
+    result = cp.asnumpy(my_filter(cp.asarray(stack), k=2.0))
 
     assert result.shape == (2, 8, 8)
     assert np.count_nonzero(result) == 2
@@ -98,14 +98,14 @@ try:  # one tiny kernel: fails when there is no OpenCL device (see README: the `
 except Exception as error:
     pytest.skip(f"no usable OpenCL device: {error}", allow_module_level=True)
 
-from {{ cookiecutter.package_name }}.functions import my_custom_function  # noqa: E402
+from {{ cookiecutter.package_name }}.functions import my_filter  # noqa: E402
 
 
-def test_my_custom_function_blurs_within_each_plane_only():
+def test_my_filter_blurs_within_each_plane_only():
     stack = np.zeros((2, 9, 9), dtype=np.float32)
     stack[0, 4, 4] = 1.0  # a point in plane 0, nothing in plane 1
 
-    result = np.asarray(cle.pull(my_custom_function(cle.push(stack), sigma=1.0)))
+    result = np.asarray(cle.pull(my_filter(cle.push(stack), sigma=1.0)))
 
     assert result.shape == (2, 9, 9)
     assert result[0, 4, 4] < 1.0  # spread out
