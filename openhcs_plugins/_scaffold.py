@@ -229,6 +229,10 @@ def _use_functions_code(project: Path, code: str) -> None:
             subject=project,
             path=project,
         )
+    from openhcs_plugins.hosts.openhcs_folder import plugin_imports
+
+    # a package imports this project's modules (the folder file may use OpenHCS's names)
+    code = plugin_imports(code)
     modules[0].write_text(code if code.endswith("\n") else code + "\n", encoding="utf-8")
     (project / "tests" / "test_functions.py").unlink()
 

@@ -31,6 +31,7 @@ WORKER_ONLY = {
 
 #: The built-in base each exception had before the common base: ``except`` clauses keep working.
 BUILT_IN_BASES = {
+    "openhcs_plugins.hosts.openhcs.UnsupportedOpenHCSVersion": RuntimeError,
     "openhcs_plugins.artifacts.declare.ArtifactResultError": TypeError,
     "openhcs_plugins.artifacts.write.ArtifactWriteError": ValueError,
     "openhcs_plugins._params.ParameterError": ValueError,

@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from openhcs_plugins.config.trust import TrustStore
-from openhcs_plugins.hosts.openhcs_folder import folder_problems, openhcs_imports, scan_folder
+from openhcs_plugins.hosts.openhcs_folder import (
+    folder_problems,
+    openhcs_imports,
+    plugin_imports,
+    scan_folder,
+)
 from openhcs_plugins.manager import CustomFunctionManager
 from openhcs_plugins.templates import TEMPLATE_FUNCTION_NAME, get_analysis_template
 from openhcs_plugins.validation import validate_code
@@ -157,3 +162,43 @@ def test_add_and_doctor_warn_about_files_openhcs_would_refuse(tmp_path: Path) ->
 def test_the_template_name_is_not_openhcs_template_name() -> None:
     assert TEMPLATE_FUNCTION_NAME == "my_filter"
     assert "def my_custom_function" not in get_analysis_template()
+
+
+def test_promoting_turns_the_imports_back_into_this_projects() -> None:
+    """A package imports openhcs_plugins: OpenHCS's names resolve only in folder code."""
+    example = Path(__file__).parents[1] / "examples" / "single-file" / "unsharp_mask.py"
+    for text in (OURS, example.read_text()):
+        back = plugin_imports(openhcs_imports(text))
+        assert "openhcs." not in back.replace("openhcs_plugins", "")
+        assert validate_code(back).functions == validate_code(text).functions
+    assert plugin_imports(openhcs_imports(example.read_text())) == example.read_text()
+    module = "import openhcs.core.memory as memory\n"
+    assert plugin_imports(module) == "import openhcs_plugins.memory as memory\n"
+
+
+def test_host_hook_file_installs_and_uninstalls(tmp_path: Path) -> None:
+    from openhcs_plugins.hosts.install import HOOK_LINE, install_hook, state, uninstall_hook
+
+    assert state(tmp_path).installed is False
+    path = install_hook(tmp_path)
+    assert path.read_text() == HOOK_LINE and state(tmp_path).current
+    assert install_hook(tmp_path) == path  # idempotent
+    assert uninstall_hook(tmp_path) and not path.exists()
+    assert uninstall_hook(tmp_path) is False
+    # the hook module stands alone: it runs at every start of Python without this project
+    install_hook(tmp_path)
+    code = (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r}); "
+        "sys.modules['openhcs_plugins'] = None; "
+        + HOOK_LINE.strip()
+        + "; print(sorted(m for m in sys.modules if m.startswith(('openhcs', '_openhcs'))"
+        + " and sys.modules[m]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['_openhcs_plugins_host_hook']"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "_openhcs_plugins_host_hook.py",
+        "openhcs_plugins_openhcs_host.pth",
+    ]
+    assert uninstall_hook(tmp_path) and list(tmp_path.iterdir()) == []

@@ -108,6 +108,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "settings": ("._settings", "settings_app", "Show and edit settings."),
     "cache": ("._environment", "cache_app", "The discovery cache."),
+    "host": (
+        "._host",
+        "host_app",
+        "Make installed plugin packages appear in a host program (OpenHCS).",
+    ),
 }
 
 

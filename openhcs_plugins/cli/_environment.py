@@ -44,6 +44,9 @@ def doctor(as_json: bool, functions_dir: Path | None) -> None:
     from openhcs_plugins.hosts.openhcs_folder import OPENHCS_DROPS_THE_FOLDER, scan_folder
 
     openhcs_refuses = scan_folder(settings.functions_path())
+    from openhcs_plugins.cli._host import status_data, status_lines
+
+    host = status_data()
     if as_json:
         data = {
             "frameworks": {
@@ -58,6 +61,7 @@ def doctor(as_json: bool, functions_dir: Path | None) -> None:
             "isolation": protections.to_dict(),
             "isolation_cold_start_ms": cold_ms,
             "untrusted_folder_files": [str(p) for p in untrusted],
+            "hosts": {"openhcs": host},
             "openhcs_folder_problems": [
                 {"file": str(p.path), "line": p.line, "rule": p.rule, "message": p.message,
                  "fix": p.fix}
@@ -100,6 +104,9 @@ def doctor(as_json: bool, functions_dir: Path | None) -> None:
         )
         for path in untrusted:
             out.print(f"  {path}")
+    for line in status_lines(host):
+        if not line.startswith("    ") and "folder file(s) not in" not in line:
+            out.print(line)  # the untrusted files are listed above already
     if openhcs_refuses:
         out.print(
             styled(

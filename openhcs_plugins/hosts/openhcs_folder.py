@@ -22,12 +22,14 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "OPENHCS_DROPS_THE_FOLDER",
     "FolderRuleProblem",
     "folder_problems",
     "openhcs_imports",
+    "plugin_imports",
     "scan_folder",
 ]
 
@@ -124,6 +126,8 @@ def _rewrite(node: ast.stmt) -> list[str] | None:
                 modules.append(f"import {module} as {alias.asname or alias.name}")
                 continue
             home = _HOMES.get(alias.name)
+            if node.module == "openhcs_plugins.decorators" and alias.name in _DECORATORS:
+                home = "openhcs.core.memory.decorators"  # kept apart: plugin_imports inverts
             if home is None:
                 return None
             spelled = alias.name if alias.asname is None else f"{alias.name} as {alias.asname}"
@@ -134,6 +138,72 @@ def _rewrite(node: ast.stmt) -> list[str] | None:
         ]
     if isinstance(node, ast.Import) and all(a.name in _MODULES and a.asname for a in node.names):
         return [f"import {_MODULES[a.name]} as {a.asname}" for a in node.names]
+    return None
+
+
+#: OpenHCS's module -> this project's, for a package (where OpenHCS's names do not resolve).
+_PLUGIN_MODULES = {
+    "openhcs.core.memory": "openhcs_plugins.memory",
+    "openhcs.core.memory.decorators": "openhcs_plugins.decorators",
+    "openhcs.core.pipeline.function_contracts": "openhcs_plugins.artifacts",
+    "openhcs.processing.materialization": "openhcs_plugins.artifacts",
+    "openhcs.processing.backends.lib_registry.unified_registry": "openhcs_plugins.memory",
+}
+
+
+def plugin_imports(text: str) -> str:
+    """The inverse of :func:`openhcs_imports`, for code that becomes a package (``promote``):
+    a package imports this project's modules (OpenHCS's names resolve only in folder and
+    editor code). Statements joined by ``;`` on one line are rewritten each; line numbers stay.
+    """
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text
+    lines = text.splitlines(keepends=True)
+    by_line: dict[int, list[ast.stmt]] = {}
+    for node in tree.body:
+        by_line.setdefault(node.lineno, []).append(node)
+    for number, nodes in sorted(by_line.items(), reverse=True):
+        parts = [_plugin_statement(node) for node in nodes]
+        if all(p is None for p in parts) or any(n.end_lineno != number for n in nodes):
+            continue
+        line = lines[number - 1]
+        indent = line[: len(line) - len(line.lstrip())]
+        ending = "\n" if line.endswith("\n") else ""
+        merged: dict[str, list[str]] = {}
+        for node, part in zip(nodes, parts, strict=True):
+            if part is None:
+                merged.setdefault("", []).append(ast.unparse(node))
+            elif part[0] == "import":
+                merged.setdefault(part[1], [])
+            else:
+                merged.setdefault(part[0], []).extend(part[1])
+        statements = [
+            (f"from {module} import {', '.join(names)}" if module and names else "")
+            for module, names in merged.items()
+            if module
+        ]
+        statements = [s for s in statements if s]
+        statements += [
+            s for n, p in zip(nodes, parts, strict=True) if p and p[0] == "import" for s in [p[1]]
+        ]
+        statements += merged.get("", [])
+        lines[number - 1] = indent + "; ".join(statements) + ending
+    return "".join(lines)
+
+
+def _plugin_statement(node: ast.stmt) -> tuple[str, Any] | None:
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in _PLUGIN_MODULES:
+        names = [a.name if a.asname is None else f"{a.name} as {a.asname}" for a in node.names]
+        return _PLUGIN_MODULES[node.module], names
+    if isinstance(node, ast.Import) and all(
+        a.name in ("openhcs.core.memory", "openhcs.core.memory.decorators") and a.asname
+        for a in node.names
+    ):
+        return "import", "; ".join(
+            f"import {_PLUGIN_MODULES[a.name]} as {a.asname}" for a in node.names
+        )
     return None
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
@@ -143,7 +145,42 @@ def _decorate(
     wrapper.backend = in_mt.value  # type: ignore[attr-defined]
     setattr(wrapper, CONTRACT_ATTRIBUTE, contract_name)
     setattr(wrapper, DECORATED_MARKER, True)
+    set_openhcs_contract(wrapper)
     return wrapper  # type: ignore[return-value]
+
+
+#: OpenHCS's module that defines its ``ProcessingContract`` enum (0.8.6).
+OPENHCS_CONTRACT_MODULE = "openhcs.processing.backends.lib_registry.unified_registry"
+#: The attribute OpenHCS reads a callable's contract from (its enum member).
+OPENHCS_CONTRACT_ATTRIBUTE = "__processing_contract__"
+#: Decorated functions made before OpenHCS's contract module was imported in this process.
+_WAITING: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
+
+
+def set_openhcs_contract(func: Callable[..., Any]) -> None:
+    """Set OpenHCS's contract attribute (its enum member) on a decorated function, the way
+    OpenHCS reads it, when OpenHCS's contract module is imported in this process; OpenHCS is
+    never imported for it. A function made earlier waits (weakly) for
+    :func:`set_waiting_openhcs_contracts`, which the OpenHCS host hook calls."""
+    module = sys.modules.get(OPENHCS_CONTRACT_MODULE)
+    enum = getattr(module, "ProcessingContract", None) if module is not None else None
+    if enum is None:
+        _WAITING.add(func)
+        return
+    try:
+        member = enum[getattr(func, CONTRACT_ATTRIBUTE, "FLEXIBLE")]
+    except KeyError:
+        return
+    vars(func)[OPENHCS_CONTRACT_ATTRIBUTE] = member
+
+
+def set_waiting_openhcs_contracts() -> int:
+    """:func:`set_openhcs_contract` for the functions made before OpenHCS was imported."""
+    waiting = list(_WAITING)
+    _WAITING.clear()
+    for func in waiting:
+        set_openhcs_contract(func)
+    return len(waiting)
 
 
 def memory_types(
