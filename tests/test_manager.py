@@ -85,7 +85,10 @@ def test_register_from_code_registers_saves_and_runs(manager, folder, changes):
     assert [f.__name__ for f in funcs] == ["my_function"]
     assert manager.registry.keys() == ["openhcs:my_function"]
     assert (folder / "my_function.py").read_text() == openhcs_imports(THRESHOLD)
-    assert "from openhcs.core.memory import numpy" in (folder / "my_function.py").read_text()
+    assert (
+        "from openhcs.core.memory.decorators import numpy"
+        in (folder / "my_function.py").read_text()
+    )
     image = np.array([[[0.2, 0.9]]])
     assert np.array_equal(manager.registry.get("openhcs:my_function")(image), [[[0, 0.9]]])
     assert changes == [1]

@@ -210,3 +210,90 @@ def test_functions_carry_openhcs_contract_without_being_registered(
         }
     finally:
         _cli(host, "host", "uninstall", "openhcs")
+
+
+PIPELINE = """
+import json, multiprocessing, sys
+from pathlib import Path
+
+if __name__ == "__main__":
+    multiprocessing.set_start_method("spawn", force=True)
+    out = Path(sys.argv[1])
+    from openhcs.demo.synthetic_data import SyntheticMicroscopyGenerator
+
+    SyntheticMicroscopyGenerator(
+        str(out / "plate"), grid_size=(1, 1), tile_size=(64, 64), wavelengths=1,
+        z_stack_levels=1, num_cells=5, wells=["A01", "A02"], random_seed=1,
+    ).generate_dataset()
+    from objectstate.lazy_factory import ensure_global_config_context
+    import openhcs.processing.func_registry as func_registry
+    from openhcs.core.config import GlobalPipelineConfig, PipelineConfig
+    from openhcs.core.orchestrator.orchestrator import PipelineOrchestrator
+    from openhcs.core.progress import set_progress_queue
+    from openhcs.core.steps.function_step import FunctionStep
+    from openhcs.processing.backends.lib_registry.registry_service import RegistryService
+    from openhcs.processing.custom_functions.manager import CustomFunctionManager
+
+    ensure_global_config_context(GlobalPipelineConfig, GlobalPipelineConfig())
+    with func_registry._registry_lock:
+        if not func_registry._registry_initialized:
+            func_registry._auto_initialize_registry()
+    CustomFunctionManager().load_all_custom_functions()
+    RegistryService.clear_metadata_cache()
+    catalog = RegistryService.get_all_functions_with_metadata()
+    steps = [
+        FunctionStep(func=(catalog["lab_blur:my_filter"].func, {"scale": 3.0, "offset": 5.0}),
+                     name="package function"),
+        FunctionStep(func=catalog["openhcs:folder_double"].func, name="folder function"),
+    ]
+    orchestrator = PipelineOrchestrator(
+        plate_path=out / "plate", pipeline_config=PipelineConfig(), progress_callback=None
+    )
+    orchestrator.initialize()
+    queue = multiprocessing.Manager().Queue()
+    set_progress_queue(queue)
+    bundle = orchestrator.compile_pipelines(pipeline_definition=steps)
+    results = orchestrator.execute_compiled_plate(
+        bundle, max_workers=2, progress_queue=queue,
+        progress_context={"execution_id": "plugins-e2e", "plate_id": str(out / "plate")},
+    )
+    print(json.dumps({well: result.status.value for well, result in results.items()}))
+"""
+
+
+def test_a_plate_runs_through_openhcs_pipeline_with_published_functions(
+    host: dict[str, Path],
+) -> None:
+    """A 2-well synthetic plate through PipelineOrchestrator with spawn workers: a package
+    function, then a folder function; each well's output equals what `openhcs-plugins run`
+    gives on the same image."""
+    import numpy as np
+    import tifffile
+
+    _cli(host, "host", "install", "openhcs")
+    try:
+        out = host["root"] / "pipeline"
+        (script := host["root"] / "pipeline_run.py").write_text(PIPELINE)
+        env = openhcs_env(host["home"])
+        done = _run(
+            [str(host["python"]), str(script), str(out)], env=env, cwd=host["root"], timeout=1200
+        )
+        assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+            "A01": "success",
+            "A02": "success",
+        }
+        for well in ("A01", "A02"):
+            (source,) = (out / "plate").rglob(f"{well}_s001_w1.tif")
+            (theirs,) = (out / "plate_openhcs").rglob(f"{well}_*.tif")
+            first, second = host["root"] / f"{well}_1.tif", host["root"] / f"{well}_2.tif"
+            _cli(host, "run", "lab_blur:my_filter", str(source), "-o", str(first),
+                 "-p", "scale=3", "-p", "offset=5")  # fmt: skip
+            _cli(host, "run", "openhcs:folder_double", str(first), "-o", str(second))
+            ours = tifffile.imread(second).astype(np.float64).squeeze()
+            expected = (tifffile.imread(source).astype(np.float64) * 3 + 5) * 2
+            assert np.allclose(ours, expected, rtol=1e-6)
+            assert np.allclose(
+                tifffile.imread(theirs).astype(np.float64).squeeze(), ours, rtol=1e-6
+            )
+    finally:
+        _cli(host, "host", "uninstall", "openhcs")
