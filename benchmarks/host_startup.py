@@ -104,12 +104,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     lines += ["", f"Load average at the end: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}.", ""]
     text = "\n".join(lines)
-    if args.output == "-":
-        print(text)
-    else:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(text)
-        print(f"written to {args.output}")
+    from _report import emit
+
+    emit(text, args.output)
 
 
 if __name__ == "__main__":

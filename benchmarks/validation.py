@@ -349,12 +349,9 @@ def main(argv: list[str] | None = None) -> None:
         text += "\n" + scaling_report(data, load)
         if args.output != "-":
             scaling_plot(data, Path(args.output).with_name("validation-scaling.png"))
-    if args.output == "-":
-        print(text)
-    else:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(text)
-        print(f"written to {args.output}")
+    from _report import emit
+
+    emit(text, args.output)
 
 
 if __name__ == "__main__":

@@ -202,3 +202,34 @@ def test_host_hook_file_installs_and_uninstalls(tmp_path: Path) -> None:
         "openhcs_plugins_openhcs_host.pth",
     ]
     assert uninstall_hook(tmp_path) and list(tmp_path.iterdir()) == []
+
+
+def test_publish_refuses_an_openhcs_version_it_was_not_tested_with(monkeypatch) -> None:
+    from openhcs_plugins.hosts import openhcs as adapter
+
+    monkeypatch.setattr(adapter, "_published", None)
+    monkeypatch.setattr(adapter, "openhcs_version", lambda: "0.9.0")
+    with pytest.raises(adapter.UnsupportedOpenHCSVersion, match=r"OpenHCS 0\.9\.0 .*0\.8\.6.*"
+                       r"host uninstall openhcs"):  # fmt: skip
+        adapter.publish()
+
+
+def test_publish_skips_a_namespace_named_like_an_openhcs_registry(monkeypatch) -> None:
+    from openhcs_plugins.hosts import openhcs as adapter
+
+    declared: list[str] = []
+    monkeypatch.setattr(adapter, "_published", None)
+    monkeypatch.setattr(adapter, "openhcs_version", lambda: "0.8.6")
+    monkeypatch.setattr(
+        adapter,
+        "plugin_namespaces",
+        lambda: ({"skimage": ("a.b",), "lab_a": ("lab_a.f",), "lab_b": ("lab_b.f",)}, {}, []),
+    )
+    monkeypatch.setattr(adapter, "_registry_class", lambda ns, mods, version: declared.append(ns))
+    publication = adapter.publish()
+    assert declared == ["lab_a", "lab_b"]  # two packages: both published, apart
+    assert list(publication.namespaces) == ["lab_a", "lab_b"]
+    assert publication.skipped == [
+        "skimage: the name of an OpenHCS registry; rename the entry point"
+    ]
+    assert adapter.publish() is publication  # once per process

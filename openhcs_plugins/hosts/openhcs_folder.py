@@ -14,7 +14,8 @@ its own included) when one file breaks its rules, measured with ``openhcs==0.8.6
 :func:`openhcs_imports` rewrites a text's imports of this project's decorators and artifact
 names into the OpenHCS module names this project accepts too (``from openhcs.core.memory import
 numpy``), which is what the manager writes into the folder; :func:`folder_problems` checks one
-file's text against the three rules. It imports only the standard library.
+file's text against the three rules. It imports the standard library and the validator's
+policy (the artifact names both programs export).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from openhcs_plugins.validation.policy import ARTIFACT_DECORATOR_NAMES, ARTIFACT_SPEC_NAMES
 
 __all__ = [
     "OPENHCS_DROPS_THE_FOLDER",
@@ -42,20 +45,8 @@ _DECORATORS = frozenset(
     {"numpy", "cupy", "torch", "tensorflow", "jax", "pyclesperanto", "memory_types"}
 )
 _OPENHCS_MEMORY_NAMES = _DECORATORS | {"MemoryType", "convert_memory", "detect_memory_type"}
-_ARTIFACT_DECORATORS = frozenset(
-    {"artifact_outputs", "special_outputs", "artifact_inputs", "special_inputs"}
-)
-_MATERIALIZATION = frozenset(
-    {
-        "MaterializationSpec",
-        "CsvOptions",
-        "JsonOptions",
-        "csv_only",
-        "json_only",
-        "json_and_csv",
-        "csv_materializer",
-    }
-)
+_ARTIFACT_DECORATORS = frozenset(ARTIFACT_DECORATOR_NAMES)
+_MATERIALIZATION = frozenset(ARTIFACT_SPEC_NAMES)
 #: name -> the OpenHCS module that exports it.
 _HOMES: dict[str, str] = {
     **dict.fromkeys(_OPENHCS_MEMORY_NAMES, "openhcs.core.memory"),

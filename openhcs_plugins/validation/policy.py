@@ -28,13 +28,16 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from openhcs_plugins.artifacts.spec import BUILDERS as SPEC_BUILDERS
 from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
 from openhcs_plugins.validation.index import ALLOWED, DENIED, PARENT, UNKNOWN, index_of
 
 __all__ = [
     "ALLOWED",
+    "ARTIFACT_DECORATOR_NAMES",
     "ARTIFACT_DECORATOR_PATHS",
     "ARTIFACT_MODULES",
+    "ARTIFACT_SPEC_NAMES",
     "ARTIFACT_SPEC_PATHS",
     "DECORATOR_LIST",
     "DECORATOR_MODULES",
@@ -99,15 +102,7 @@ ARTIFACT_DECORATOR_NAMES: tuple[str, ...] = (
     "special_inputs",
 )
 #: What a materialization spec is built with (OpenHCS's names; ``openhcs_plugins.artifacts``).
-ARTIFACT_SPEC_NAMES: tuple[str, ...] = (
-    "MaterializationSpec",
-    "CsvOptions",
-    "JsonOptions",
-    "csv_only",
-    "json_only",
-    "json_and_csv",
-    "csv_materializer",
-)
+ARTIFACT_SPEC_NAMES: tuple[str, ...] = tuple(SPEC_BUILDERS)
 #: Fully qualified artifact decorator path -> decorator name.
 ARTIFACT_DECORATOR_PATHS: dict[str, str] = {
     f"{module}.{name}": name for module in ARTIFACT_MODULES for name in ARTIFACT_DECORATOR_NAMES
