@@ -129,9 +129,7 @@ def declared_outputs(entry: Any, isolated: bool = False) -> tuple[Any, ...]:
     """The artifact outputs of a registry entry, as :class:`~openhcs_plugins.artifacts.
     ArtifactOutput`: the loaded callable's own declarations when it runs here, else what its
     listing read from source (the isolated worker's function is never loaded here)."""
-    import json
-
-    from openhcs_plugins.artifacts import ArtifactOutput, outputs_of, spec_from_data
+    from openhcs_plugins.artifacts import listed_outputs, outputs_of
 
     if not isolated and entry.info.provenance.runs != "isolated":
         try:
@@ -141,10 +139,7 @@ def declared_outputs(entry: Any, isolated: bool = False) -> tuple[Any, ...]:
         declared = outputs_of(func) if func is not None else ()
         if declared or (func is not None and not entry.info.artifact_outputs):
             return declared
-    return tuple(
-        ArtifactOutput(name, spec_from_data(json.loads(spec)) if spec is not None else None)
-        for name, spec in entry.info.artifact_outputs
-    )
+    return listed_outputs(entry.info.artifact_outputs)
 
 
 def run_batch(

@@ -18,7 +18,8 @@ names when OpenHCS is not installed (:mod:`openhcs_plugins.execution.inprocess`)
 >>> [o.name for o in outputs_of(count)]
 ['counts']
 
-It imports only the standard library and :mod:`openhcs_plugins.errors`.
+It imports only the standard library, :mod:`openhcs_plugins.errors` and (to write)
+:mod:`openhcs_plugins._storage`.
 """
 
 from openhcs_plugins.artifacts.declare import (
@@ -29,6 +30,8 @@ from openhcs_plugins.artifacts.declare import (
     artifact_inputs,
     artifact_outputs,
     inputs_of,
+    listed_outputs,
+    listing_of,
     outputs_of,
     special_inputs,
     special_outputs,
@@ -44,6 +47,8 @@ from openhcs_plugins.artifacts.spec import (
     json_and_csv,
     json_only,
     spec_from_data,
+    spec_from_text,
+    spec_text,
 )
 
 __all__ = [
@@ -62,8 +67,12 @@ __all__ = [
     "inputs_of",
     "json_and_csv",
     "json_only",
+    "listed_outputs",
+    "listing_of",
     "outputs_of",
     "spec_from_data",
+    "spec_from_text",
+    "spec_text",
     "special_inputs",
     "special_outputs",
     "split_outputs",

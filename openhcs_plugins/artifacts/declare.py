@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
-from openhcs_plugins.artifacts.spec import MaterializationSpec
+from openhcs_plugins.artifacts.spec import MaterializationSpec, spec_from_text, spec_text
 from openhcs_plugins.errors import OpenHCSPluginsError
 
 __all__ = [
@@ -31,6 +31,8 @@ __all__ = [
     "artifact_inputs",
     "artifact_outputs",
     "inputs_of",
+    "listed_outputs",
+    "listing_of",
     "outputs_of",
     "special_inputs",
     "special_outputs",
@@ -117,6 +119,17 @@ def outputs_of(func: Any) -> tuple[ArtifactOutput, ...]:
 def inputs_of(func: Any) -> tuple[str, ...]:
     """The inputs ``func`` declares (empty when none)."""
     return tuple(getattr(func, ARTIFACT_INPUTS, ()) or ())
+
+
+def listing_of(outputs: tuple[ArtifactOutput, ...]) -> tuple[tuple[str, str | None], ...]:
+    """``(name, spec text)`` per output: the form a listing keeps (``FunctionInfo``,
+    ``StaticFunction``); :func:`listed_outputs` is the inverse."""
+    return tuple((output.name, spec_text(output.spec)) for output in outputs)
+
+
+def listed_outputs(listing: tuple[tuple[str, str | None], ...]) -> tuple[ArtifactOutput, ...]:
+    """The outputs of a listing's ``(name, spec text)`` pairs."""
+    return tuple(ArtifactOutput(name, spec_from_text(text)) for name, text in listing)
 
 
 def split_outputs(

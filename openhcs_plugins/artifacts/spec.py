@@ -14,6 +14,7 @@ listing stores when it reads the spec from source without running anything and w
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
@@ -29,6 +30,8 @@ __all__ = [
     "json_and_csv",
     "json_only",
     "spec_from_data",
+    "spec_from_text",
+    "spec_text",
 ]
 
 
@@ -174,6 +177,17 @@ def spec_from_data(data: dict[str, Any] | None) -> MaterializationSpec | None:
         cls = _OPTIONS[item.pop("format")]
         options.append(cls(**item))
     return MaterializationSpec(*options, primary=data.get("primary", 0))
+
+
+def spec_text(spec: MaterializationSpec | None) -> str | None:
+    """The JSON text of :meth:`MaterializationSpec.to_data` (keys sorted): the form a listing
+    and the discovery cache keep (None stays None)."""
+    return None if spec is None else json.dumps(spec.to_data(), sort_keys=True)
+
+
+def spec_from_text(text: str | None) -> MaterializationSpec | None:
+    """The spec of :func:`spec_text` (None stays None)."""
+    return None if text is None else spec_from_data(json.loads(text))
 
 
 # -- OpenHCS's presets -------------------------------------------------------------------------

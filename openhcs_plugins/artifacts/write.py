@@ -12,9 +12,10 @@ spec's ``fields`` in order, or the keys of the rows in the order they first appe
 that is not a number, string, bool or None is written as its JSON text. JSON takes any value
 (dataclasses as objects, arrays and numpy scalars as plain numbers and lists).
 
-Every file is written to a temporary name in the same folder and renamed when complete, so a
-crash never leaves half a file under the final name. It imports only the standard library,
-:mod:`.declare`, :mod:`.spec` and :mod:`openhcs_plugins.errors`; numpy values are recognised by
+Every file is written to a temporary name in the same folder, synced and renamed when complete
+(:func:`openhcs_plugins._storage.atomic_write_text`), so a crash never leaves half a file under
+the final name. It imports only the standard library, :mod:`.declare`, :mod:`.spec`,
+:mod:`openhcs_plugins.errors` and :mod:`openhcs_plugins._storage`; numpy values are recognised by
 their ``tolist``/``item`` methods.
 """
 
@@ -26,12 +27,11 @@ import hashlib
 import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from openhcs_plugins._storage import atomic_write_text
 from openhcs_plugins.artifacts.declare import ArtifactOutput
 from openhcs_plugins.artifacts.spec import (
     CsvOptions,
@@ -145,19 +145,6 @@ def _json_text(value: Any, option: JsonOptions) -> str:
     return json.dumps(data, indent=option.indent or None) + "\n"
 
 
-def _atomic_write(path: Path, text: str) -> str:
-    data = text.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return hashlib.sha256(data).hexdigest()
-
-
 def write_artifacts(
     image_path: Path, outputs: tuple[ArtifactOutput, ...], values: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -191,10 +178,9 @@ def write_artifacts(
             + "; give them different filename_suffix values"
         )
     written = []
-    if planned:
-        image_path.parent.mkdir(parents=True, exist_ok=True)
     for path, text, record in planned:
-        record["sha256"] = _atomic_write(path, text)
+        atomic_write_text(path, text)
+        record["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
         record["path"] = str(path)
         written.append(record)
     return written

@@ -45,8 +45,9 @@ def doctor(as_json: bool, functions_dir: Path | None) -> None:
 
     openhcs_refuses = scan_folder(settings.functions_path())
     from openhcs_plugins.cli._host import status_data, status_lines
+    from openhcs_plugins.registry import get_default_registry
 
-    host = status_data()
+    host = status_data(get_default_registry(), untrusted)
     if as_json:
         data = {
             "frameworks": {

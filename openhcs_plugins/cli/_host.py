@@ -4,6 +4,8 @@ show what it publishes."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -65,8 +67,9 @@ def host_status(as_json: bool) -> None:
         out.print(line)
 
 
-def status_data() -> dict:
-    """The status as JSON-ready data (``doctor`` shows it too)."""
+def status_data(registry: Any = None, untrusted: list[Path] | None = None) -> dict:
+    """The status as JSON-ready data. ``doctor`` shows it too, passing the registry it loaded
+    and the untrusted folder files it found, so that nothing is read twice."""
     from openhcs_plugins.config import load_settings
     from openhcs_plugins.config.trust import untrusted_files
     from openhcs_plugins.hosts.install import state
@@ -77,9 +80,10 @@ def status_data() -> dict:
     )
 
     hook = state()
-    namespaces, _versions, problems = plugin_namespaces()
+    namespaces, _versions, problems = plugin_namespaces(registry)
     version = openhcs_version()
-    folder = load_settings().functions_path()
+    if untrusted is None:
+        untrusted = untrusted_files(load_settings().functions_path())
     return {
         "host": "openhcs",
         "hook": str(hook.path),
@@ -90,7 +94,7 @@ def status_data() -> dict:
         "supported_versions": list(SUPPORTED_VERSIONS),
         "namespaces": {ns: list(mods) for ns, mods in namespaces.items()},
         "problems": problems,
-        "untrusted_folder_files": [str(p) for p in untrusted_files(folder)],
+        "untrusted_folder_files": [str(p) for p in untrusted],
     }
 
 

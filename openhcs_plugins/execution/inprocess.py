@@ -4,8 +4,8 @@ The lowest step of execution, shared by :mod:`openhcs_plugins.execution.dispatch
 decides between running here and running isolated), the strict proxies
 (:mod:`openhcs_plugins.execution.proxy`) and the worker's job
 (:mod:`openhcs_plugins.execution.job`): it owns the error type, the module names executed code
-gets and the OpenHCS import aliases. It imports ``candidate`` (and ``memory`` when code runs);
-nothing of the execution layer above it.
+gets and the OpenHCS import aliases. It imports ``candidate`` and ``memory.types`` (the rest of
+``memory`` when code runs); nothing of the execution layer above it.
 
 Only text that passed :func:`openhcs_plugins.validation.validate_code` comes here, and exactly
 that text is compiled. Code written for OpenHCS (``from openhcs.core.memory import numpy`` or
@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from openhcs_plugins.errors import OpenHCSPluginsError, source_line, traceback_line
+from openhcs_plugins.memory.types import OPENHCS_CONTRACT_MODULE
 from openhcs_plugins.sources.candidate import Candidate, StaticFunction
 
 __all__ = [
@@ -46,7 +47,7 @@ OPENHCS_ALIASES: dict[str, str] = {
     # OpenHCS's templates and backends declare artifacts and contracts through these
     "openhcs.core.pipeline.function_contracts": "openhcs_plugins.artifacts",
     "openhcs.processing.materialization": "openhcs_plugins.artifacts",
-    "openhcs.processing.backends.lib_registry.unified_registry": "openhcs_plugins.memory.types",
+    OPENHCS_CONTRACT_MODULE: "openhcs_plugins.memory.types",
 }
 
 #: Parent package of the modules folder and editor code is executed as.

@@ -32,7 +32,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from openhcs_plugins.artifacts import ArtifactOutput, spec_from_data, split_outputs
+from openhcs_plugins.artifacts import ArtifactOutput, listed_outputs, split_outputs
 from openhcs_plugins.config import Settings
 from openhcs_plugins.errors import OpenHCSPluginsError, traceback_line
 from openhcs_plugins.registry import FunctionInfo, info_from_static
@@ -228,7 +228,7 @@ def run_on_image(
     image = read_stack(sample) if sample is not None else synthetic_cells()
     runner = _run_isolated if isolated else _run_in_process
     output = runner(code, function, image, params, settings)
-    outputs = _declared(function)
+    outputs = listed_outputs(function.artifact_outputs)
     output, values, extra = split_outputs(key, outputs, output)
     metadata: Any = None
     if values:
@@ -252,14 +252,6 @@ def run_on_image(
         _plane_image(before[before.shape[0] // 2]),
         _plane_image(after[after.shape[0] // 2]),
         _outputs_text(outputs, values) if values else _label_text(metadata),
-    )
-
-
-def _declared(function: StaticFunction) -> tuple[ArtifactOutput, ...]:
-    """The artifact outputs the editor text declares for ``function`` (read from source)."""
-    return tuple(
-        ArtifactOutput(name, spec_from_data(json.loads(spec)) if spec is not None else None)
-        for name, spec in function.artifact_outputs
     )
 
 

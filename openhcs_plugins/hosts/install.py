@@ -6,7 +6,8 @@ of :mod:`openhcs_plugins.hosts.openhcs_hook` (standard library only), and
 ``openhcs_plugins_openhcs_host.pth``, whose one line Python runs at every start of that
 environment's interpreter: ``import _openhcs_plugins_host_hook`` (which adds an import hook and
 nothing else). ``host uninstall openhcs`` deletes both. The hook module stands alone, so a
-removed or broken project never breaks Python's start. It imports only the standard library.
+removed or broken project never breaks Python's start. It imports only the standard library
+and :mod:`openhcs_plugins._storage` (the atomic writes).
 """
 
 from __future__ import annotations
@@ -67,14 +68,11 @@ def state(site_packages: str | os.PathLike[str] | None = None) -> HookState:
 def install_hook(site_packages: str | os.PathLike[str] | None = None) -> Path:
     """Write the hook module, then the ``.pth`` file that imports it (each atomically;
     idempotent); returns the ``.pth`` file's path."""
+    from openhcs_plugins._storage import atomic_write_text
+
     path = hook_path(site_packages)
-    for target, text in (
-        (path.with_name(HOOK_MODULE + ".py"), _hook_source()),
-        (path, HOOK_LINE),
-    ):
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+    atomic_write_text(path.with_name(HOOK_MODULE + ".py"), _hook_source())
+    atomic_write_text(path, HOOK_LINE)
     return path
 
 

@@ -72,14 +72,22 @@ def openhcs_version() -> str | None:
         return None
 
 
-def plugin_namespaces() -> tuple[dict[str, tuple[str, ...]], dict[str, str], list[str]]:
+def plugin_namespaces(
+    registry: Any = None,
+) -> tuple[dict[str, tuple[str, ...]], dict[str, str], list[str]]:
     """namespace -> modules of its enabled functions, namespace -> distribution version, and
-    the problems found (as text), from installed packages only (nothing imported)."""
-    from openhcs_plugins.loader import load_plugins
-    from openhcs_plugins.registry import FunctionRegistry
+    the problems found (as text), from installed packages only (nothing imported).
 
-    registry = FunctionRegistry()
-    report = load_plugins(registry=registry, include_folder=False)
+    ``registry``: one ``load_plugins`` already filled (``doctor``'s); its package entries are
+    read and nothing is loaded again (its problems were reported by whoever loaded it)."""
+    problems: list[str] = []
+    if registry is None:
+        from openhcs_plugins.loader import load_plugins
+        from openhcs_plugins.registry import FunctionRegistry
+
+        registry = FunctionRegistry()
+        report = load_plugins(registry=registry, include_folder=False)
+        problems = [str(p) for p in report.problems]
     modules: dict[str, set[str]] = {}
     versions: dict[str, str] = {}
     for info in registry.infos():
@@ -90,7 +98,6 @@ def plugin_namespaces() -> tuple[dict[str, tuple[str, ...]], dict[str, str], lis
             continue
         modules.setdefault(info.namespace, set()).add(module)
         versions[info.namespace] = info.provenance.version or "0"
-    problems = [str(p) for p in report.problems]
     return {ns: tuple(sorted(m)) for ns, m in modules.items()}, versions, problems
 
 

@@ -23,9 +23,13 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from openhcs_plugins.validation.policy import ARTIFACT_DECORATOR_NAMES, ARTIFACT_SPEC_NAMES
+from openhcs_plugins.memory.types import OPENHCS_CONTRACT_MODULE
+from openhcs_plugins.validation.policy import (
+    ARTIFACT_DECORATOR_NAMES,
+    ARTIFACT_SPEC_NAMES,
+    MEMORY_DECORATOR_NAMES,
+)
 
 __all__ = [
     "OPENHCS_DROPS_THE_FOLDER",
@@ -41,9 +45,7 @@ OPENHCS_DROPS_THE_FOLDER = (
     "OpenHCS refuses the whole folder for one such file: all custom functions disappear there"
 )
 
-_DECORATORS = frozenset(
-    {"numpy", "cupy", "torch", "tensorflow", "jax", "pyclesperanto", "memory_types"}
-)
+_DECORATORS = frozenset({*MEMORY_DECORATOR_NAMES, "memory_types"})
 _OPENHCS_MEMORY_NAMES = _DECORATORS | {"MemoryType", "convert_memory", "detect_memory_type"}
 _ARTIFACT_DECORATORS = frozenset(ARTIFACT_DECORATOR_NAMES)
 _MATERIALIZATION = frozenset(ARTIFACT_SPEC_NAMES)
@@ -52,7 +54,7 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(_OPENHCS_MEMORY_NAMES, "openhcs.core.memory"),
     **dict.fromkeys(_ARTIFACT_DECORATORS, "openhcs.core.pipeline.function_contracts"),
     **dict.fromkeys(_MATERIALIZATION, "openhcs.processing.materialization"),
-    "ProcessingContract": "openhcs.processing.backends.lib_registry.unified_registry",
+    "ProcessingContract": OPENHCS_CONTRACT_MODULE,
 }
 #: Our modules whose names map to OpenHCS's by :data:`_HOMES`.
 _OURS = frozenset(
@@ -132,13 +134,13 @@ def _rewrite(node: ast.stmt) -> list[str] | None:
     return None
 
 
-#: OpenHCS's module -> this project's, for a package (where OpenHCS's names do not resolve).
+#: OpenHCS's module -> this project's, for a package (where OpenHCS's names do not resolve):
+#: the inverse of :data:`_MODULES`, and the artifact and contract homes of :data:`_HOMES`.
 _PLUGIN_MODULES = {
-    "openhcs.core.memory": "openhcs_plugins.memory",
-    "openhcs.core.memory.decorators": "openhcs_plugins.decorators",
+    **{openhcs: ours for ours, openhcs in _MODULES.items()},
     "openhcs.core.pipeline.function_contracts": "openhcs_plugins.artifacts",
     "openhcs.processing.materialization": "openhcs_plugins.artifacts",
-    "openhcs.processing.backends.lib_registry.unified_registry": "openhcs_plugins.memory",
+    OPENHCS_CONTRACT_MODULE: "openhcs_plugins.memory",
 }
 
 
@@ -162,39 +164,32 @@ def plugin_imports(text: str) -> str:
         line = lines[number - 1]
         indent = line[: len(line) - len(line.lstrip())]
         ending = "\n" if line.endswith("\n") else ""
-        merged: dict[str, list[str]] = {}
+        # the from-imports grouped by module, then the module imports, then the rest unchanged
+        groups: dict[str, list[str]] = {}
+        imports: list[str] = []
+        kept: list[str] = []
         for node, part in zip(nodes, parts, strict=True):
             if part is None:
-                merged.setdefault("", []).append(ast.unparse(node))
-            elif part[0] == "import":
-                merged.setdefault(part[1], [])
+                kept.append(ast.unparse(node))
+            elif isinstance(part, str):
+                imports.append(part)
             else:
-                merged.setdefault(part[0], []).extend(part[1])
-        statements = [
-            (f"from {module} import {', '.join(names)}" if module and names else "")
-            for module, names in merged.items()
-            if module
-        ]
-        statements = [s for s in statements if s]
-        statements += [
-            s for n, p in zip(nodes, parts, strict=True) if p and p[0] == "import" for s in [p[1]]
-        ]
-        statements += merged.get("", [])
-        lines[number - 1] = indent + "; ".join(statements) + ending
+                groups.setdefault(part[0], []).extend(part[1])
+        statements = [f"from {m} import {', '.join(names)}" for m, names in groups.items()]
+        lines[number - 1] = indent + "; ".join([*statements, *imports, *kept]) + ending
     return "".join(lines)
 
 
-def _plugin_statement(node: ast.stmt) -> tuple[str, Any] | None:
+def _plugin_statement(node: ast.stmt) -> tuple[str, list[str]] | str | None:
+    """``(module, names)`` for a from-import to rewrite, the text of a rewritten module import,
+    or None to keep the statement."""
     if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in _PLUGIN_MODULES:
         names = [a.name if a.asname is None else f"{a.name} as {a.asname}" for a in node.names]
         return _PLUGIN_MODULES[node.module], names
     if isinstance(node, ast.Import) and all(
-        a.name in ("openhcs.core.memory", "openhcs.core.memory.decorators") and a.asname
-        for a in node.names
+        a.name in _MODULES.values() and a.asname for a in node.names
     ):
-        return "import", "; ".join(
-            f"import {_PLUGIN_MODULES[a.name]} as {a.asname}" for a in node.names
-        )
+        return "; ".join(f"import {_PLUGIN_MODULES[a.name]} as {a.asname}" for a in node.names)
     return None
 
 

@@ -217,7 +217,8 @@ def examine(candidate: Candidate, policy: Any = None, *, import_modules: bool = 
         for e in errors
         if e.function in names or (e.rule == "decorator" and e.function in top_level)
     ]
-    rest = [e for e in errors if all(e is not own for own in per_function)]
+    owned = {id(e) for e in per_function}
+    rest = [e for e in errors if id(e) not in owned]
     # Decorator findings outside the static functions: a nested decorated def, or none at all.
     dynamic = [e for e in rest if e.rule == "decorator"]
     blocking = [e for e in rest if e.rule != "decorator"]

@@ -23,6 +23,8 @@ from openhcs_plugins.memory.detect import detect_memory_type, memory_type_of_typ
 from openhcs_plugins.memory.types import (
     CONTRACT_ATTRIBUTE,
     DECORATED_MARKER,
+    OPENHCS_CONTRACT_ATTRIBUTE,
+    OPENHCS_CONTRACT_MODULE,
     MemoryType,
     coerce_contract,
     coerce_memory_type,
@@ -149,10 +151,6 @@ def _decorate(
     return wrapper  # type: ignore[return-value]
 
 
-#: OpenHCS's module that defines its ``ProcessingContract`` enum (0.8.6).
-OPENHCS_CONTRACT_MODULE = "openhcs.processing.backends.lib_registry.unified_registry"
-#: The attribute OpenHCS reads a callable's contract from (its enum member).
-OPENHCS_CONTRACT_ATTRIBUTE = "__processing_contract__"
 #: Decorated functions made before OpenHCS's contract module was imported in this process.
 _WAITING: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
 

@@ -19,6 +19,8 @@ __all__ = [
     "DECORATED_MARKER",
     "DEFAULT_CONTRACT",
     "INJECTED_PARAMETERS",
+    "OPENHCS_CONTRACT_ATTRIBUTE",
+    "OPENHCS_CONTRACT_MODULE",
     "MemoryType",
     "ProcessingContract",
     "coerce_contract",
@@ -73,6 +75,10 @@ DEFAULT_CONTRACT = "FLEXIBLE"
 DECORATED_MARKER = "__openhcs_plugins_memory_decorated__"
 #: Attribute holding the processing contract, as a string (OpenHCS reads it).
 CONTRACT_ATTRIBUTE = "__openhcs_declared_processing_contract__"
+#: OpenHCS's module that defines its ``ProcessingContract`` enum (0.8.6), and the attribute
+#: OpenHCS reads a callable's contract from (a member of that enum).
+OPENHCS_CONTRACT_MODULE = "openhcs.processing.backends.lib_registry.unified_registry"
+OPENHCS_CONTRACT_ATTRIBUTE = "__processing_contract__"
 #: Parameters the decorator injects; validation treats them as the decorator's, not the user's.
 INJECTED_PARAMETERS: frozenset[str] = frozenset({"slice_by_slice"})
 

@@ -84,15 +84,12 @@ class FunctionInfo:
 
     def outputs_summary(self) -> str:
         """``counts (csv), cells (json+csv)``: the outputs and the formats they are written in."""
-        import json
+        from openhcs_plugins.artifacts import listed_outputs
 
-        parts = []
-        for name, spec in self.artifact_outputs:
-            formats = "json"
-            if spec is not None:
-                formats = "+".join(o["format"] for o in json.loads(spec)["outputs"])
-            parts.append(f"{name} ({formats})")
-        return ", ".join(parts)
+        return ", ".join(
+            f"{o.name} ({'+'.join(o.spec.formats) if o.spec is not None else 'json'})"
+            for o in listed_outputs(self.artifact_outputs)
+        )
 
     @property
     def memory_types(self) -> tuple[str, str]:
@@ -544,15 +541,9 @@ def declared_artifacts(
     func: Callable[..., Any],
 ) -> tuple[tuple[tuple[str, str | None], ...], tuple[str, ...]]:
     """The artifact outputs (name, spec as JSON text) and inputs a loaded callable declares."""
-    import json
+    from openhcs_plugins.artifacts import inputs_of, listing_of, outputs_of
 
-    from openhcs_plugins.artifacts import inputs_of, outputs_of
-
-    outputs = tuple(
-        (o.name, json.dumps(o.spec.to_data(), sort_keys=True) if o.spec is not None else None)
-        for o in outputs_of(func)
-    )
-    return outputs, inputs_of(func)
+    return listing_of(outputs_of(func)), inputs_of(func)
 
 
 def info_from_static(

@@ -17,10 +17,9 @@ only), :mod:`openhcs_plugins.errors`, :mod:`.policy` (the decorator tables) and 
 from __future__ import annotations
 
 import ast
-import json
 from typing import Any
 
-from openhcs_plugins.artifacts.spec import BUILDERS
+from openhcs_plugins.artifacts.spec import BUILDERS, spec_text
 from openhcs_plugins.errors import OpenHCSPluginsError
 from openhcs_plugins.validation.policy import (
     ARTIFACT_DECORATOR_PATHS,
@@ -134,7 +133,7 @@ class ArtifactReader:
                         name, spec, "the spec of an output must be a MaterializationSpec", kind
                     )
                     return None
-                return key.value.strip(), json.dumps(built.to_data(), sort_keys=True)
+                return key.value.strip(), spec_text(built)
         # ArtifactSpec.output(...), a module constant: a trusted package's is read when it loads
         self._artifact_problem(
             name,

@@ -14,13 +14,15 @@ harmless in one form and a route into the host in another:
 - a class attribute named with ``_`` in a class with bases overrides the base's internals
   (``scipy.stats.rv_continuous._parse_arg_template`` is code the base ``exec``s).
 
-It imports only the standard library.
+It imports only the standard library and :mod:`.text`.
 """
 
 from __future__ import annotations
 
 import ast
 from typing import Any
+
+from openhcs_plugins.validation.text import snippet_of
 
 __all__ = ["CALL_NAMES", "CallRules"]
 
@@ -132,7 +134,7 @@ class CallRules:
                 continue  # a function of the module itself, were there one of that name
             self.add(
                 "module-assignment",
-                f"'{ast.unparse(node.func)}(...)' is not allowed: '{receiver.id}' is an imported "
+                f"'{snippet_of(node.func)}(...)' is not allowed: '{receiver.id}' is an imported "
                 "module or one of its objects, and changing it changes it for the host and "
                 "every other function.",
                 node,

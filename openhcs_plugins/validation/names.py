@@ -214,7 +214,7 @@ class NameRules:
             edges.setdefault(root, []).append(target)
         tainted = set(self.imports)
         stack = [name for name in tainted if name in edges]
-        budget: Any = getattr(self, "budget", None)
+        budget = self.budget
         steps = 0
         while stack:
             for target in edges.get(stack.pop(), ()):

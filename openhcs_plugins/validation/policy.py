@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from openhcs_plugins.artifacts.spec import BUILDERS as SPEC_BUILDERS
-from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES
+from openhcs_plugins.memory.types import AVAILABLE_MEMORY_TYPES, OPENHCS_CONTRACT_MODULE
 from openhcs_plugins.validation.index import ALLOWED, DENIED, PARENT, UNKNOWN, index_of
 
 __all__ = [
@@ -117,7 +117,7 @@ _OPENHCS_LEAVES = frozenset(
     | {f"{module}.memory_types" for module in DECORATOR_MODULES}
     | {f"{module}.ProcessingContract" for module in DECORATOR_MODULES}
     | {"openhcs_plugins.memory.types.ProcessingContract"}
-    | {"openhcs.processing.backends.lib_registry.unified_registry.ProcessingContract"}
+    | {f"{OPENHCS_CONTRACT_MODULE}.ProcessingContract"}
     | set(ARTIFACT_DECORATOR_PATHS)
     | set(ARTIFACT_SPEC_PATHS)
     | {
