@@ -10,6 +10,7 @@ the sha256 of each input file.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -37,33 +38,47 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_stack(path: Path) -> np.ndarray:
-    """A ``(C, Y, X)`` stack from a TIFF file (2D images become ``(1, Y, X)``)."""
+def read_stack(path: Path, data: bytes | None = None) -> np.ndarray:
+    """A ``(C, Y, X)`` stack from a TIFF file (2D images become ``(1, Y, X)``).
+
+    ``data``: the file's bytes, already read (a batch reads each input once, to hash and to
+    decode); ``path`` then only names it in errors."""
     try:
-        with tifffile.TiffFile(path) as tif:
+        with tifffile.TiffFile(io.BytesIO(data) if data is not None else path) as tif:
             series = tif.series[0]
-            data = series.asarray()
+            stack = series.asarray()
             axes = series.axes
     except Exception as exc:  # tifffile raises several types for bad files
         raise ValueError(f"{path}: cannot read as TIFF ({type(exc).__name__}: {exc})") from exc
-    if data.ndim == 3 and axes.endswith("S"):
+    if stack.ndim == 3 and axes.endswith("S"):
         # RGB(A) samples are the last axis in the file; they are channels here.
-        data = np.moveaxis(data, -1, 0)
-    if data.ndim == 2:
-        data = data[np.newaxis]
-    if data.ndim != 3:
+        stack = np.moveaxis(stack, -1, 0)
+    if stack.ndim == 2:
+        stack = stack[np.newaxis]
+    if stack.ndim != 3:
         raise ValueError(
-            f"{path}: image has shape {data.shape}; a (C, Y, X) stack or a 2D image is expected"
+            f"{path}: image has shape {stack.shape}; a (C, Y, X) stack or a 2D image is expected"
         )
-    return data
+    return stack
 
 
-def write_stack(path: Path, data: Any, provenance: dict[str, Any]) -> None:
-    """Write a stack as TIFF with ``provenance`` as JSON in its ImageDescription."""
+def write_stack(path: Path, data: Any, provenance: dict[str, Any], *, sync: bool = False) -> None:
+    """Write a stack as TIFF with ``provenance`` as JSON in its ImageDescription.
+
+    The file appears complete or not at all (a temporary name, renamed when written:
+    :func:`~openhcs_plugins._storage.atomic_write`); ``sync`` also fsyncs it."""
+    from openhcs_plugins._storage import atomic_write
+
     array = np.asarray(data)
-    path.parent.mkdir(parents=True, exist_ok=True)
     description = json.dumps({PROVENANCE_KEY: provenance}, sort_keys=True, default=str)
-    tifffile.imwrite(path, array, description=description, metadata=None, photometric="minisblack")
+    atomic_write(
+        path,
+        lambda handle: tifffile.imwrite(
+            handle, array, description=description, metadata=None, photometric="minisblack"
+        ),
+        sync=sync,
+        shared=True,
+    )
 
 
 def read_provenance(path: Path) -> dict[str, Any]:

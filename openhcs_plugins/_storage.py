@@ -1,4 +1,4 @@
-"""Crash-safe, cross-process-safe writes to the functions folder.
+"""Crash-safe, cross-process-safe writes: the functions folder, and each batch output.
 
 A save writes a temporary file whose name does not end in ``.py`` (so no loader ever sees it) in
 the same folder, fsyncs it, and renames it over the target with :func:`os.replace`: a process
@@ -9,12 +9,13 @@ killed at any moment leaves either the old file or the new one. A :class:`filelo
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
     from filelock import FileLock
@@ -22,8 +23,10 @@ if TYPE_CHECKING:
 __all__ = [
     "TMP_SUFFIX",
     "atomic_delete",
+    "atomic_write",
     "atomic_write_text",
     "folder_lock",
+    "partial_files",
     "remove_stale_temp_files",
 ]
 
@@ -42,22 +45,63 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` (UTF-8) atomically."""
+def _umask() -> int:
+    # read once, at the first shared write (os.umask can only be read by setting it)
+    if not _UMASK:
+        _UMASK.append(os.umask(0o022))
+        os.umask(_UMASK[0])
+    return _UMASK[0]
+
+
+_UMASK: list[int] = []
+
+
+def atomic_write(
+    path: Path,
+    write: Callable[[BinaryIO], object],
+    *,
+    sync: bool = True,
+    shared: bool = False,
+) -> None:
+    """Replace ``path`` atomically with what ``write`` writes to a binary handle.
+
+    The bytes go to a temporary file beside ``path`` (``.<name>.<random>.partial``), which is
+    renamed over ``path`` only once ``write`` returned: a process killed at any moment leaves
+    the old file or the new one, never half of it. ``sync`` also fsyncs the file and the
+    folder (durable across a power loss; a batch of many outputs syncs once at its end).
+    The file is private to its owner (as :func:`tempfile.mkstemp` makes it) unless ``shared``:
+    then it gets the permissions of a plain new file (``0o666`` less the umask).
+    """
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=folder)
+    os.close(fd)  # opened again by name: writers such as tifffile want a named handle
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        if shared:
+            os.chmod(tmp_name, 0o666 & ~_umask())
+        with open(tmp_name, "wb") as handle:
+            write(handle)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    _fsync_dir(folder)
+    if sync:
+        _fsync_dir(folder)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8) atomically and durably."""
+    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def partial_files(path: Path) -> list[Path]:
+    """The temporary files :func:`atomic_write` left beside ``path`` when its writer was
+    killed before the rename."""
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*{TMP_SUFFIX}"))
 
 
 def atomic_delete(path: Path) -> bool:

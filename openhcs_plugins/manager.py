@@ -61,6 +61,7 @@ from openhcs_plugins.sources.candidate import (
     StaticFunction,
     TrustLevel,
 )
+from openhcs_plugins.sources.editor import remember_editor_text
 from openhcs_plugins.sources.folder import FolderSource, read_source
 from openhcs_plugins.sources.problem import Problem
 from openhcs_plugins.validation import (
@@ -377,7 +378,9 @@ class CustomFunctionManager:
             raise
         for key in drafts:
             self.adapter.remove(key)
-        for info, (_, _, func) in zip(infos, prepared, strict=True):
+        for info, (candidate, _, func) in zip(infos, prepared, strict=True):
+            if candidate.source is SourceKind.EDITOR:
+                remember_editor_text(candidate.text)  # a Dask batch sends it to its workers
             self.adapter.add_loaded(info, func)
         return [func for _, _, func in prepared]
 

@@ -13,7 +13,7 @@ that is not a number, string, bool or None is written as its JSON text. JSON tak
 (dataclasses as objects, arrays and numpy scalars as plain numbers and lists).
 
 Every file is written to a temporary name in the same folder, synced and renamed when complete
-(:func:`openhcs_plugins._storage.atomic_write_text`), so a crash never leaves half a file under
+(:func:`openhcs_plugins._storage.atomic_write`), so a crash never leaves half a file under
 the final name. It imports only the standard library, :mod:`.declare`, :mod:`.spec`,
 :mod:`openhcs_plugins.errors` and :mod:`openhcs_plugins._storage`; numpy values are recognised by
 their ``tolist``/``item`` methods.
@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from openhcs_plugins._storage import atomic_write_text
+from openhcs_plugins._storage import atomic_write
 from openhcs_plugins.artifacts.declare import ArtifactOutput
 from openhcs_plugins.artifacts.spec import (
     CsvOptions,
@@ -179,8 +179,9 @@ def write_artifacts(
         )
     written = []
     for path, text, record in planned:
-        atomic_write_text(path, text)
-        record["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        data = text.encode("utf-8")
+        atomic_write(path, lambda handle, data=data: handle.write(data), shared=True)
+        record["sha256"] = hashlib.sha256(data).hexdigest()
         record["path"] = str(path)
         written.append(record)
     return written
