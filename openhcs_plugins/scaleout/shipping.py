@@ -155,7 +155,8 @@ def _accept(shipped: ShippedFunction) -> FunctionRegistry:
     registry = FunctionRegistry()
     report = register_discoveries(RegistryAdapter(registry), [discovery])
     if shipped.key not in registry:
-        found = "; ".join(str(p) for p in report.problems) or "it defines no such function"
+        problems = (*discovery.problems, *report.problems)
+        found = "; ".join(str(p) for p in problems) or "it defines no such function"
         raise ShippingError(
             f"{where}: refused on this worker at trust level {shipped.trust}: {found}",
             subject=shipped.key,

@@ -21,8 +21,6 @@ from plugin_packages import Package, build_wheels, install_target, on_sys_path, 
 
 from openhcs_plugins._images import read_provenance
 
-pytest.importorskip("distributed")
-
 pytestmark = pytest.mark.slow
 
 FUNCTION = '''
