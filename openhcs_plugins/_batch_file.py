@@ -9,10 +9,12 @@ are the serial ones.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+import mmap
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,6 +179,20 @@ def _already_written(target: Path, batch: str, input_sha256: str) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def _mapped(path: Path) -> Iterator[bytes | mmap.mmap]:
+    """The bytes of ``path``, mapped (no copy: hashed and decoded in place), or read when the
+    file cannot be mapped (empty, or a pipe)."""
+    with open(path, "rb") as handle:
+        try:
+            view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError):
+            yield handle.read()
+            return
+        with view:
+            yield view
+
+
 def process_file(
     key: str,
     info: Any,
@@ -189,7 +205,7 @@ def process_file(
     annotate: Callable[[], dict[str, Any]] | None = None,
     batch: str | None = None,
 ) -> tuple[Any, Any] | None:
-    """Run one input: read it once (the same bytes are hashed and decoded), ``call`` the
+    """Run one input: read it once (the same mapped bytes are hashed and decoded), ``call`` the
     function on the stack, write each declared artifact output and then the image, each under
     a temporary name renamed when complete, with :func:`provenance_for` (plus what
     ``annotate`` adds, asked after the call) in its metadata.
@@ -202,12 +218,11 @@ def process_file(
     from openhcs_plugins.artifacts import split_outputs
     from openhcs_plugins.artifacts.write import write_artifacts
 
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if batch is not None and _already_written(target, batch, digest):
-        return None
-    stack = read_stack(path, data)
-    del data
+    with _mapped(path) as data:
+        digest = hashlib.sha256(data).hexdigest()
+        if batch is not None and _already_written(target, batch, digest):
+            return None
+        stack = read_stack(path, data)
     image, values, extra = split_outputs(key, outputs, call(stack))
     provenance = provenance_for(info, path, params, extra, input_sha256=digest)
     if annotate is not None:

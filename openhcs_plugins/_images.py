@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import mmap
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +39,18 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_stack(path: Path, data: bytes | None = None) -> np.ndarray:
+def read_stack(path: Path, data: bytes | mmap.mmap | None = None) -> np.ndarray:
     """A ``(C, Y, X)`` stack from a TIFF file (2D images become ``(1, Y, X)``).
 
-    ``data``: the file's bytes, already read (a batch reads each input once, to hash and to
-    decode); ``path`` then only names it in errors."""
+    ``data``: the file's bytes, already read or mapped (a batch reads each input once, to
+    hash and to decode the same bytes); ``path`` then only names it in errors."""
+    source: Any = path
+    if isinstance(data, bytes):
+        source = io.BytesIO(data)
+    elif data is not None:
+        source = data
     try:
-        with tifffile.TiffFile(io.BytesIO(data) if data is not None else path) as tif:
+        with tifffile.TiffFile(source) as tif:
             series = tif.series[0]
             stack = series.asarray()
             axes = series.axes

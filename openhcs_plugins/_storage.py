@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
-import tempfile
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,15 +45,8 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _umask() -> int:
-    # read once, at the first shared write (os.umask can only be read by setting it)
-    if not _UMASK:
-        _UMASK.append(os.umask(0o022))
-        os.umask(_UMASK[0])
-    return _UMASK[0]
-
-
-_UMASK: list[int] = []
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
 
 
 def atomic_write(
@@ -65,29 +58,31 @@ def atomic_write(
 ) -> None:
     """Replace ``path`` atomically with what ``write`` writes to a binary handle.
 
-    The bytes go to a temporary file beside ``path`` (``.<name>.<random>.partial``), which is
-    renamed over ``path`` only once ``write`` returned: a process killed at any moment leaves
-    the old file or the new one, never half of it. ``sync`` also fsyncs the file and the
-    folder (durable across a power loss; a batch of many outputs syncs once at its end).
-    The file is private to its owner (as :func:`tempfile.mkstemp` makes it) unless ``shared``:
-    then it gets the permissions of a plain new file (``0o666`` less the umask).
+    The bytes go to a temporary file beside ``path`` (``.<name>.<random>.partial``, created
+    exclusively), which is renamed over ``path`` only once ``write`` returned: a process
+    killed at any moment leaves the old file or the new one, never half of it. ``sync`` also
+    fsyncs the file and the folder (durable across a power loss; a batch of many outputs
+    syncs once at its end). The file is private to its owner unless ``shared``: then it gets
+    the permissions of a plain new file (``0o666`` less the umask).
     """
     folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=folder)
-    os.close(fd)  # opened again by name: writers such as tifffile want a named handle
+    tmp = folder / f".{path.name}.{secrets.token_hex(6)}{TMP_SUFFIX}"
+    opener = None if shared else _private
     try:
-        if shared:
-            os.chmod(tmp_name, 0o666 & ~_umask())
-        with open(tmp_name, "wb") as handle:
+        handle = open(tmp, "xb", opener=opener)
+    except FileNotFoundError:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(tmp, "xb", opener=opener)
+    try:
+        with handle:
             write(handle)
             handle.flush()
             if sync:
                 os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
+        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+            os.unlink(tmp)
         raise
     if sync:
         _fsync_dir(folder)

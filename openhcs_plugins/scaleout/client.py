@@ -7,8 +7,9 @@ its diff in :class:`WorkerCheck`) and gets no task: each task is restricted to t
 workers. Workers that join later (a restarted worker, an adaptive cluster) are checked the
 same way before they get work.
 
-The client submits a bounded window of tasks (paths in, a small dict out: it never holds an
-image) and submits the next as each finishes. A task whose workers all vanished is submitted
+The client submits the tasks a window at a time (paths in, a small dict out: it never holds an
+image), the next window when fewer than a window's worth are left, and fetches the answers of
+finished tasks together a few times a second. A task whose workers all vanished is submitted
 again to the accepted workers alive; a worker that dies mid-task makes Dask run it again, and
 the retry finds a complete output from this batch and writes nothing twice. Ctrl-C cancels
 what has not run and raises :class:`BatchCancelled` with what finished.
@@ -33,6 +34,10 @@ __all__ = ["BatchCancelled", "WorkerCheck", "WorkersRefused", "local_client", "r
 WORKER_WAIT_SECONDS = 60.0
 #: How often (seconds) to look for workers that joined or left during a batch.
 REFRESH_SECONDS = 1.0
+#: How long the client sleeps when no task has finished (the window keeps the workers busy).
+POLL_SECONDS = 0.01
+#: How often the answers of finished tasks are fetched, together.
+GATHER_SECONDS = 0.25
 
 
 @dataclass
@@ -154,30 +159,39 @@ class _Batch:
         self.on_workers = on_workers
         self.window = window
         self.futures: dict[Any, tuple[int, frozenset[str]]] = {}
+        #: the ``distributed.as_completed`` the futures are added to (set by :func:`_drive`).
+        self.finished: Any = None
         self.next_index = 0
         self.refreshed = time.monotonic()
 
-    def submit(self, index: int) -> None:
+    def submit(self, indices: list[int]) -> None:
+        """Submit the tasks of ``indices`` in one message to the scheduler (``client.map``:
+        one graph update for the lot, not one per task), restricted to the accepted workers."""
         from openhcs_plugins.scaleout.task import run_task
 
-        path, target = self.pairs[index]
         allowed = frozenset(self.check.accepted)
-        future = self.client.submit(
+        tag = uuid.uuid4().hex[:8]
+        futures = self.client.map(
             run_task,
-            self.spec,
-            str(path.absolute()),
-            str(target.absolute()),
-            key=f"openhcs-plugins-{self.spec.batch}-{index}-{uuid.uuid4().hex[:8]}",
+            [self.spec] * len(indices),
+            [str(self.pairs[i][0].absolute()) for i in indices],
+            [str(self.pairs[i][1].absolute()) for i in indices],
+            key=[f"openhcs-plugins-{self.spec.batch}-{i}-{tag}" for i in indices],
             workers=sorted(allowed),
             allow_other_workers=False,
             pure=False,
         )
-        self.futures[future] = (index, allowed)
+        for index, future in zip(indices, futures, strict=True):
+            self.futures[future] = (index, allowed)
+        self.finished.update(futures)
 
     def fill(self) -> None:
+        """Submit the next ``window`` inputs once fewer than ``window`` are outstanding (so at
+        most two windows are on the cluster, and the workers never run dry)."""
         while len(self.futures) < self.window and self.next_index < len(self.pairs):
-            self.submit(self.next_index)
-            self.next_index += 1
+            end = min(self.next_index + self.window, len(self.pairs))
+            self.submit(list(range(self.next_index, end)))
+            self.next_index = end
 
     def refresh(self) -> None:
         """Check workers that joined; resubmit tasks none of whose workers is alive."""
@@ -199,7 +213,7 @@ class _Batch:
             if not allowed & alive and future.status == "pending":
                 del self.futures[future]
                 future.cancel()
-                self.submit(index)
+                self.submit([index])
 
 
 def _sort_answers(check: WorkerCheck, answers: dict[str, Any]) -> None:
@@ -232,8 +246,9 @@ def run_on_cluster(
 
     ``lock`` (lock file data) is what the workers must match instead of this environment,
     and the function must be the locked one. ``on_workers`` gets the :class:`WorkerCheck`
-    before the first task and again when a worker joins. ``window``: the most tasks submitted
-    at once (default: 4 per worker thread, at least 8).
+    before the first task and again when a worker joins. ``window``: how many tasks are
+    submitted together (default: 16 per worker thread, at least 32; at most two windows are
+    outstanding).
 
     Raises ValueError for outputs that collide (before anything runs),
     :class:`~.environment.EnvironmentMismatch` when the function is not the locked one,
@@ -250,7 +265,7 @@ def run_on_cluster(
         function_drifts,
     )
     from openhcs_plugins.scaleout.shipping import shipped_function
-    from openhcs_plugins.scaleout.task import BatchSpec, check_worker, sync_disks
+    from openhcs_plugins.scaleout.task import BatchSpec, check_worker
 
     info = get_default_registry().info(key)
     targets = output_paths(files, output)
@@ -308,7 +323,7 @@ def run_on_cluster(
             check,
             ask,
             on_workers,
-            window or max(8, 4 * threads),
+            window or max(32, 16 * threads),
         )
         _drive(state, results, on_result)
     except KeyboardInterrupt:
@@ -320,8 +335,6 @@ def run_on_cluster(
         for target in targets:
             for partial in partial_files(target):
                 partial.unlink(missing_ok=True)
-    with contextlib.suppress(Exception):
-        client.run(sync_disks, workers=sorted(check.accepted), on_error="ignore")
     ordered = [results[i] for i in range(len(files))]
     if preview is not None:
         done = next((r for r in ordered if r.ok), None)
@@ -335,22 +348,34 @@ def _drive(
     results: dict[int, FileResult],
     on_result: Callable[[FileResult], None] | None,
 ) -> None:
-    """Keep the window full until every input has a result."""
-    from distributed import wait
+    """Keep the window full until every input has a result. Finished tasks' answers are
+    gathered together every :data:`GATHER_SECONDS` (one request to each worker for the lot:
+    a request per task would take the worker's interpreter from its running task each time)."""
+    from distributed import as_completed
 
+    finished = as_completed([])
+    state.finished = finished
     state.fill()
+    ready: list[Any] = []
+    gathered = time.monotonic()
     while state.futures:
-        try:
-            finished = wait(
-                list(state.futures), timeout=REFRESH_SECONDS, return_when="FIRST_COMPLETED"
-            ).done
-        except TimeoutError:
-            finished = set()
-        for future in finished:
-            if future not in state.futures:
-                continue
+        if finished.has_ready():
+            ready += finished.next_batch(block=False)
+        now = time.monotonic()
+        if not ready or (now - gathered < GATHER_SECONDS and len(ready) < len(state.futures)):
+            time.sleep(POLL_SECONDS)
+            state.refresh()
+            continue
+        gathered = now
+        current = [f for f in ready if f in state.futures]
+        ready = []
+        good = [f for f in current if f.status == "finished"]
+        answers = dict(zip(good, state.client.gather(good, errors="skip"), strict=False))
+        for future in current:
             index, _ = state.futures.pop(future)
-            answer = _error_of(future)
+            answer = answers.get(future)
+            if not isinstance(answer, dict):
+                answer = _error_of(future)
             path, target = state.pairs[index]
             if isinstance(answer, dict):
                 where = answer.get("worker") or {}

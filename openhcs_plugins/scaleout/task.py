@@ -20,7 +20,7 @@ from typing import Any
 
 from openhcs_plugins.scaleout.shipping import ShippedFunction
 
-__all__ = ["BatchSpec", "check_worker", "run_task", "sync_disks"]
+__all__ = ["BatchSpec", "check_worker", "run_task"]
 
 
 @dataclass(frozen=True)
@@ -146,10 +146,3 @@ def run_task(spec: BatchSpec, path: str, target: str) -> dict[str, Any]:
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}", "written": False, "worker": where}
     return {"error": None, "written": made is not None, "worker": where}
-
-
-def sync_disks() -> None:
-    """Flush this machine's written files to disk (once per worker at the end of a batch, so
-    no task pays an fsync)."""
-    if hasattr(os, "sync"):
-        os.sync()
