@@ -8,7 +8,7 @@ trusted folder function (shipped to the workers as validated text), a Gaussian b
 ``scipy.ndimage.gaussian_filter``: ``sigma=2`` (light: reading and writing 3 MB weigh as much as
 the blur) and ``sigma=12`` (heavy: compute outweighs I/O).
 
-Each round runs, alternating so the machine's load hits all alike:
+Each round runs these (every other round in reverse order), so the machine's load hits all alike:
 
 - **serial**: :func:`openhcs_plugins.batch.run_batch` in this process (what ``run`` does);
 - **ours, N workers**: the same with ``client=`` on a warm ``LocalCluster`` of N single-thread
@@ -186,17 +186,20 @@ def main(argv: list[str] | None = None) -> None:
         for sigma in sigmas:
             compute = _blur_alone(main_files[0], sigma)
             times: dict[str, list[float]] = {}
-            for _ in range(args.rounds):
-                for name, run in (
-                    ("serial", lambda: _ours(main_files, work / "o-serial", sigma)),
-                    ("ours, 1 worker", lambda: _ours(main_files, work / "o1", sigma, clients[1])),
-                    ("bare client.map, 1 worker", lambda: _bare(main_files, work / "b1", sigma, clients[1])),
-                    ("ours, 2 workers", lambda: _ours(main_files, work / "o2", sigma, clients[2])),
-                    ("bare client.map, 2 workers", lambda: _bare(main_files, work / "b2", sigma, clients[2])),
-                ):  # fmt: skip
-                    times.setdefault(name, []).append(run())
+            runs = [
+                ("serial", _ours, "o-serial", None),
+                ("ours, 1 worker", _ours, "o1", clients[1]),
+                ("bare client.map, 1 worker", _bare, "b1", clients[1]),
+                ("ours, 2 workers", _ours, "o2", clients[2]),
+                ("bare client.map, 2 workers", _bare, "b2", clients[2]),
+            ]
+            for round_index in range(args.rounds):
+                # every other round in reverse order: no run always follows the same one
+                for name, run, folder, client in runs[:: -1 if round_index % 2 else 1]:
+                    times.setdefault(name, []).append(run(main_files, work / folder, sigma, client))
                     loads.append(os.getloadavg()[0])
-            med = {name: statistics.median(values) for name, values in times.items()}
+            order = [name for name, *_ in runs]
+            med = {name: statistics.median(times[name]) for name in order}
             serial = med["serial"]
             lines += [
                 f"## sigma = {sigma:g} (blur alone: {compute * 1000:.1f} ms per input)",

@@ -12,12 +12,15 @@ from __future__ import annotations
 import contextlib
 import glob
 import hashlib
+import io
 import json
 import mmap
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 __all__ = [
     "TIFF_SUFFIXES",
@@ -179,18 +182,35 @@ def _already_written(target: Path, batch: str, input_sha256: str) -> bool:
         return False
 
 
+def _sha256(data: bytes | mmap.mmap) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+_HASHER: list[ThreadPoolExecutor] = []
+_HASHER_LOCK = threading.Lock()
+
+
+def _hasher() -> ThreadPoolExecutor:
+    with _HASHER_LOCK:
+        if not _HASHER:
+            _HASHER.append(ThreadPoolExecutor(2, thread_name_prefix="openhcs-plugins-sha256"))
+        return _HASHER[0]
+
+
 @contextlib.contextmanager
-def _mapped(path: Path) -> Iterator[bytes | mmap.mmap]:
-    """The bytes of ``path``, mapped (no copy: hashed and decoded in place), or read when the
-    file cannot be mapped (empty, or a pipe)."""
+def _opened(path: Path) -> Iterator[tuple[BinaryIO, bytes | mmap.mmap]]:
+    """``path`` opened once: the handle (decoded from, straight into the array) and its bytes
+    mapped (hashed in place, no copy), or read when the file cannot be mapped (empty, a
+    pipe)."""
     with open(path, "rb") as handle:
         try:
             view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         except (ValueError, OSError):
-            yield handle.read()
+            data = handle.read()
+            yield io.BytesIO(data), data
             return
         with view:
-            yield view
+            yield handle, view
 
 
 def process_file(
@@ -205,10 +225,11 @@ def process_file(
     annotate: Callable[[], dict[str, Any]] | None = None,
     batch: str | None = None,
 ) -> tuple[Any, Any] | None:
-    """Run one input: read it once (the same mapped bytes are hashed and decoded), ``call`` the
-    function on the stack, write each declared artifact output and then the image, each under
-    a temporary name renamed when complete, with :func:`provenance_for` (plus what
-    ``annotate`` adds, asked after the call) in its metadata.
+    """Run one input: open it once (decoded from the handle, its mapped bytes hashed in
+    another thread while the function runs), ``call`` the function on the stack, write each declared
+    artifact output and then the image, each under a temporary name renamed when complete,
+    with :func:`provenance_for` (plus what ``annotate`` adds, asked after the call) in its
+    metadata.
 
     Returns ``(stack, image)``; or None, writing nothing, when ``batch`` names a batch id and
     ``target`` already holds that batch's result for these input bytes. Raises what reading,
@@ -218,12 +239,23 @@ def process_file(
     from openhcs_plugins.artifacts import split_outputs
     from openhcs_plugins.artifacts.write import write_artifacts
 
-    with _mapped(path) as data:
-        digest = hashlib.sha256(data).hexdigest()
-        if batch is not None and _already_written(target, batch, digest):
-            return None
-        stack = read_stack(path, data)
-    image, values, extra = split_outputs(key, outputs, call(stack))
+    with _opened(path) as (handle, data):
+        if batch is not None and target.is_file():
+            digest = _sha256(data)
+            if _already_written(target, batch, digest):
+                return None
+            hashing: Future[str] | None = None
+        else:
+            # hashed in another thread while the same bytes are decoded and the function runs
+            # (hashlib releases the GIL): off the critical path where a core is free
+            hashing = _hasher().submit(_sha256, data)
+        try:
+            stack = read_stack(path, handle)
+            result = call(stack)
+        finally:
+            if hashing is not None:  # the map stays open until the hash is done with it
+                digest = hashing.result()
+    image, values, extra = split_outputs(key, outputs, result)
     provenance = provenance_for(info, path, params, extra, input_sha256=digest)
     if annotate is not None:
         provenance.update(annotate())

@@ -12,9 +12,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import mmap
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import tifffile
@@ -39,11 +38,11 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_stack(path: Path, data: bytes | mmap.mmap | None = None) -> np.ndarray:
+def read_stack(path: Path, data: bytes | BinaryIO | None = None) -> np.ndarray:
     """A ``(C, Y, X)`` stack from a TIFF file (2D images become ``(1, Y, X)``).
 
-    ``data``: the file's bytes, already read or mapped (a batch reads each input once, to
-    hash and to decode the same bytes); ``path`` then only names it in errors."""
+    ``data``: the file's bytes already read, or the file already open (a batch opens each
+    input once, to hash and to decode it); ``path`` then only names it in errors."""
     source: Any = path
     if isinstance(data, bytes):
         source = io.BytesIO(data)

@@ -316,3 +316,37 @@ def test_an_editor_function_runs_on_a_local_cluster_from_python(inputs, tmp_path
         np.testing.assert_allclose(tifffile.imread(result.output), tifffile.imread(path) * 0.5)
         assert read_provenance(result.output)["source"] == "editor"
     assert (tmp_path / "preview.png").is_file()
+
+
+def test_the_slurm_example_submits_jobs_that_check_the_lock_before_their_worker_starts(
+    tmp_path,
+):
+    """Tested by configuration: the job script dask-jobqueue would submit (no SLURM here)."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "slurm" / "run_on_slurm.py"
+    spec = importlib.util.spec_from_file_location("run_on_slurm", path)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    lock = tmp_path / "plugins.lock"
+    cluster = example.make_cluster(lock, cores=8, memory="32GB", queue="gpu", account="lab")
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    lines = script.splitlines()
+    assert lines[0] == "#!/usr/bin/env bash"
+    for directive in ("-J openhcs-plugins", "-p gpu", "-A lab", "-n 1", "--cpus-per-task=8",
+                      "-t 02:00:00"):  # fmt: skip
+        assert f"#SBATCH {directive}" in lines, script
+    assert any(line.startswith("#SBATCH --mem=") for line in lines)
+    activate = f"source {Path(sys.prefix) / 'bin' / 'activate'}"
+    check = f"openhcs-plugins check {lock} || exit 1"
+    worker = next(line for line in lines if "distributed.cli.dask_worker" in line)
+    assert lines.index(activate) < lines.index(check) < lines.index(worker)
+    assert worker.startswith(
+        f"{Path(sys.prefix) / 'bin' / 'python'} -m distributed.cli.dask_worker"
+    )
+    assert "--nthreads 8" in worker
