@@ -139,6 +139,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="openhcs-plugins-bench-dask-"))
+    try:
+        _run(args, work)
+    finally:  # ~3 GB of images at the default count
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, work: Path) -> None:
     for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
         os.environ[var] = str(work / var.lower())
     functions = work / "functions"
@@ -275,7 +282,6 @@ def main(argv: list[str] | None = None) -> None:
         f"(median {statistics.median(loads):.2f}).",
         "",
     ]
-    shutil.rmtree(work, ignore_errors=True)
     report.emit("\n".join(lines), args.output)
 
 

@@ -350,3 +350,18 @@ def test_the_slurm_example_submits_jobs_that_check_the_lock_before_their_worker_
         f"{Path(sys.prefix) / 'bin' / 'python'} -m distributed.cli.dask_worker"
     )
     assert "--nthreads 8" in worker
+
+
+def test_a_worker_whose_packages_changed_since_it_started_says_restart(monkeypatch):
+    from openhcs_plugins.scaleout import environment as env
+
+    monkeypatch.setattr(env, "_FIRST", [])
+    here = environment()
+    assert env.process_differences(here) == []
+    changed = {**here, "packages": {"lab": {"version": "2"}}}
+    monkeypatch.setattr(env, "environment", lambda registry=None: changed)
+    lines = env.process_differences(changed)
+    assert lines == [
+        "! the plugin packages changed on disk since this worker started (it runs the code "
+        "it imported then): restart the worker"
+    ]

@@ -163,6 +163,8 @@ class _Batch:
         self.finished: Any = None
         self.next_index = 0
         self.refreshed = time.monotonic()
+        #: since when no accepted worker is alive (None: one is).
+        self.stranded_since: float | None = None
 
     def submit(self, indices: list[int]) -> None:
         """Submit the tasks of ``indices`` in one message to the scheduler (``client.map``:
@@ -208,12 +210,50 @@ class _Batch:
         for address in set(self.check.accepted) - alive:
             del self.check.accepted[address]
         if not self.check.accepted:
+            if self.stranded_since is None:
+                self.stranded_since = now
             return
+        self.stranded_since = None
         for future, (index, allowed) in list(self.futures.items()):
             if not allowed & alive and future.status == "pending":
                 del self.futures[future]
                 future.cancel()
                 self.submit([index])
+
+    def stranded(self) -> bool:
+        """True once no accepted worker has been alive for :data:`WORKER_WAIT_SECONDS`."""
+        since = self.stranded_since
+        return since is not None and time.monotonic() - since > WORKER_WAIT_SECONDS
+
+    def abandon(self) -> list[tuple[int, FileResult]]:
+        """Cancel what is outstanding: a result for each input not reported, done when its
+        output holds this batch's provenance (its worker died after writing it), else failed
+        with why."""
+        from openhcs_plugins._images import read_provenance
+
+        reason = (
+            f"not run: no accepted worker was left on the cluster for {WORKER_WAIT_SECONDS:.0f} "
+            "s (they died or left); start workers and run again (the outputs written are kept)"
+        )
+        left = [index for index, _ in self.futures.values()]
+        left += range(self.next_index, len(self.pairs))
+        self.client.cancel(list(self.futures), force=True)
+        self.futures.clear()
+        self.next_index = len(self.pairs)
+        abandoned = []
+        for index in sorted(left):
+            path, target = self.pairs[index]
+            try:
+                recorded = read_provenance(target)
+            except Exception:  # absent or not ours: not run
+                recorded = {}
+            if recorded.get("batch") == self.spec.batch:
+                where = recorded.get("worker") or {}
+                worker = f"{where.get('host')} ({where.get('address')})"
+                abandoned.append((index, FileResult(path, target, worker=worker)))
+            else:
+                abandoned.append((index, FileResult(path, target, reason, written=False)))
+        return abandoned
 
 
 def _sort_answers(check: WorkerCheck, answers: dict[str, Any]) -> None:
@@ -279,10 +319,12 @@ def run_on_cluster(
     batch = uuid.uuid4().hex
     spec = BatchSpec(batch, key, dict(params), isolated, expected_environment(lock), shipped)
     folders = sorted({str(target.parent.absolute()) for target in targets})
-    first = Path(folders[0])
-    first.mkdir(parents=True, exist_ok=True)
-    probe = first / f".openhcs-plugins-probe-{batch}"
-    probe.touch()
+    probe: Path | None = Path(folders[0]) / f".openhcs-plugins-probe-{batch}"
+    try:  # the marker the workers look for: they must see the folder as this machine does
+        probe.parent.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+    except OSError:  # this machine cannot write there: the workers only check that they can
+        probe = None
     first_input = str(files[0].absolute()) if files else None
 
     def ask(addresses: list[str] | None) -> dict[str, Any]:
@@ -291,7 +333,7 @@ def run_on_cluster(
             spec.expected,
             batch,
             folders,
-            str(probe),
+            str(probe) if probe is not None else None,
             first_input,
             workers=addresses,
             on_error="return",
@@ -331,7 +373,8 @@ def run_on_cluster(
             client.cancel(list(state.futures), force=True)
         raise BatchCancelled([results[i] for i in sorted(results)], len(files)) from None
     finally:
-        probe.unlink(missing_ok=True)
+        if probe is not None:
+            probe.unlink(missing_ok=True)
         for target in targets:
             for partial in partial_files(target):
                 partial.unlink(missing_ok=True)
@@ -343,6 +386,38 @@ def run_on_cluster(
     return ordered
 
 
+def _record(
+    state: _Batch,
+    ready: list[Any],
+    results: dict[int, FileResult],
+    on_result: Callable[[FileResult], None] | None,
+) -> None:
+    """The answers of the finished futures ``ready`` (fetched together), as results."""
+    current = [f for f in ready if f in state.futures]
+    good = [f for f in current if f.status == "finished"]
+    answers = dict(zip(good, state.client.gather(good, errors="skip"), strict=False))
+    for future in current:
+        index, _ = state.futures.pop(future)
+        answer = answers.get(future)
+        if not isinstance(answer, dict):
+            answer = _error_of(future)
+        path, target = state.pairs[index]
+        if isinstance(answer, dict):
+            where = answer.get("worker") or {}
+            done = FileResult(
+                path,
+                target,
+                answer["error"],
+                worker=f"{where.get('host')} ({where.get('address')})",
+                written=bool(answer["written"]),
+            )
+        else:
+            done = FileResult(path, target, answer, written=False)
+        results[index] = done
+        if on_result is not None:
+            on_result(done)
+
+
 def _drive(
     state: _Batch,
     results: dict[int, FileResult],
@@ -350,7 +425,9 @@ def _drive(
 ) -> None:
     """Keep the window full until every input has a result. Finished tasks' answers are
     gathered together every :data:`GATHER_SECONDS` (one request to each worker for the lot:
-    a request per task would take the worker's interpreter from its running task each time)."""
+    a request per task would take the worker's interpreter from its running task each time).
+    When no accepted worker is left for :data:`WORKER_WAIT_SECONDS`, the inputs not run fail
+    with that reason."""
     from distributed import as_completed
 
     finished = as_completed([])
@@ -362,34 +439,17 @@ def _drive(
         if finished.has_ready():
             ready += finished.next_batch(block=False)
         now = time.monotonic()
-        if not ready or (now - gathered < GATHER_SECONDS and len(ready) < len(state.futures)):
+        due = bool(ready) and (now - gathered >= GATHER_SECONDS or len(ready) >= len(state.futures))
+        if due or state.stranded():
+            gathered = now
+            _record(state, ready, results, on_result)
+            ready = []
+            if state.stranded():
+                for index, done in state.abandon():
+                    results[index] = done
+                    if on_result is not None:
+                        on_result(done)
+            state.fill()
+        else:
             time.sleep(POLL_SECONDS)
-            state.refresh()
-            continue
-        gathered = now
-        current = [f for f in ready if f in state.futures]
-        ready = []
-        good = [f for f in current if f.status == "finished"]
-        answers = dict(zip(good, state.client.gather(good, errors="skip"), strict=False))
-        for future in current:
-            index, _ = state.futures.pop(future)
-            answer = answers.get(future)
-            if not isinstance(answer, dict):
-                answer = _error_of(future)
-            path, target = state.pairs[index]
-            if isinstance(answer, dict):
-                where = answer.get("worker") or {}
-                done = FileResult(
-                    path,
-                    target,
-                    answer["error"],
-                    worker=f"{where.get('host')} ({where.get('address')})",
-                    written=bool(answer["written"]),
-                )
-            else:
-                done = FileResult(path, target, answer, written=False)
-            results[index] = done
-            if on_result is not None:
-                on_result(done)
         state.refresh()
-        state.fill()

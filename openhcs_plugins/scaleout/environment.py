@@ -29,6 +29,7 @@ __all__ = [
     "expected_environment",
     "function_drifts",
     "package_registry",
+    "process_differences",
 ]
 
 #: What a refused machine's user runs (docs/distributed.md).
@@ -107,6 +108,27 @@ def differences(expected: dict[str, Any], current: dict[str, Any] | None = None)
         {"packages": current["packages"], "folder": {}},
     )
     return lines + [str(drift) for drift in drifts]
+
+
+_FIRST: list[dict[str, Any]] = []
+
+
+def process_differences(expected: dict[str, Any]) -> list[str]:
+    """:func:`differences` for a long-lived process (a Dask worker): also a line when the
+    installed packages changed since this process first looked, because the modules it has
+    imported are the old ones whatever the files say now."""
+    current = environment()
+    with _REGISTRY_LOCK:
+        if not _FIRST:
+            _FIRST.append(current)
+        first = _FIRST[0]
+    lines = differences(expected, current)
+    if current["packages"] != first["packages"]:
+        lines.append(
+            "! the plugin packages changed on disk since this worker started (it runs the code "
+            "it imported then): restart the worker"
+        )
+    return lines
 
 
 def function_drifts(info: FunctionInfo, lock: dict[str, Any]) -> list[str]:

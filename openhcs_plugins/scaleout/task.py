@@ -83,9 +83,9 @@ def check_worker(
     """This worker's answer before a batch: where it is, how its plugin environment differs
     from ``expected`` (``drifts``, one line each) and what it cannot reach (``problems``: the
     output ``folders``, with the client's ``probe`` file in the first; the ``first_input``)."""
-    from openhcs_plugins.scaleout.environment import differences
+    from openhcs_plugins.scaleout.environment import process_differences
 
-    drifts = differences(expected)
+    drifts = process_differences(expected)
     problems = []
     for index, folder in enumerate(folders):
         problem = _folder_problem(Path(folder), Path(probe) if probe and index == 0 else None)
@@ -103,12 +103,12 @@ def check_worker(
 
 
 def _verify(spec: BatchSpec) -> None:
-    from openhcs_plugins.scaleout.environment import EnvironmentMismatch, differences
+    from openhcs_plugins.scaleout.environment import EnvironmentMismatch, process_differences
 
     with _ACCEPTED_LOCK:
         if spec.batch in _ACCEPTED:
             return
-    lines = differences(spec.expected)
+    lines = process_differences(spec.expected)
     if lines:
         where = _where()
         raise EnvironmentMismatch(f"worker {where['address']} on {where['host']}", lines)

@@ -486,3 +486,50 @@ def test_ctrl_c_cancels_the_tasks_not_run_and_leaves_only_complete_outputs(
             lambda dask_scheduler: [k for k in dask_scheduler.tasks if "openhcs-plugins" in str(k)]
         )
     assert left == []
+
+
+def test_when_every_accepted_worker_is_gone_the_inputs_not_run_fail_and_the_batch_ends(
+    cluster, sites, tmp_path, monkeypatch
+):
+    from openhcs_plugins.batch import run_batch
+    from openhcs_plugins.loader import load_plugins
+    from openhcs_plugins.scaleout import client as client_module
+
+    monkeypatch.setattr(client_module, "WORKER_WAIT_SECONDS", 2.0)
+    monkeypatch.setattr(client_module, "REFRESH_SECONDS", 0.2)
+    site = sites["0.1.0"]
+    cluster.start_worker("only", site)
+    inputs = _inputs(tmp_path / "in", 20)
+    client = cluster.client(1)
+    only = cluster.processes["only"]
+    seen = []
+
+    def on_result(done):
+        seen.append(done)
+        if len(seen) == 3:
+            only.send_signal(signal.SIGKILL)
+
+    with on_sys_path(site, monkeypatch):
+        load_plugins(include_folder=False)
+        started = time.monotonic()
+        try:
+            results = run_batch(
+                "oplab_dask:slow_scale",
+                inputs,
+                tmp_path / "out",
+                {"delay": 0.2},
+                client=client,
+                on_result=on_result,
+            )
+        finally:
+            client.close()
+    assert time.monotonic() - started < 60
+    done = [r for r in results if r.ok]
+    failed = [r for r in results if not r.ok]
+    assert len(done) >= 3 and failed
+    assert all("no accepted worker was left on the cluster" in r.error for r in failed)
+    # every input reported done has its complete output; the others have none
+    for result in done:
+        assert tifffile.imread(result.output).shape == (2, 16, 16)
+    assert {p.name for p in (tmp_path / "out").glob("*.tif")} == {r.output.name for r in done}
+    assert _leftovers(tmp_path / "out") == []
