@@ -190,6 +190,14 @@ def _cli(
     )
 
 
+def _run_cli(
+    tmp_path: Path, out: Path | str, site: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """``run oplab_dask:slow_scale tmp_path/in -o OUT EXTRA...`` as the CLI, with ``site``."""
+    args = ["run", "oplab_dask:slow_scale", str(tmp_path / "in"), "-o", str(out), *extra]
+    return _cli(args, site, tmp_path / "client-home")
+
+
 def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
@@ -202,36 +210,11 @@ def test_forty_inputs_on_two_worker_processes_equal_the_serial_run_and_a_poisone
     cluster.start_worker("w2", site)
     inputs = _inputs(tmp_path / "in", 40)
     (tmp_path / "in" / "img017.tif").write_bytes(b"not a tiff at all")  # poisoned
-    home = tmp_path / "client-home"
-    serial = _cli(
-        [
-            "run",
-            "oplab_dask:slow_scale",
-            str(tmp_path / "in"),
-            "-o",
-            str(tmp_path / "serial"),
-            "-p",
-            "factor=3",
-        ],
-        site,
-        home,
-    )
+    serial = _run_cli(tmp_path, str(tmp_path / "serial"), site, "-p", "factor=3")
     assert serial.returncode == 1, serial.stderr
     cluster.client(2).close()
-    result = _cli(
-        [
-            "run",
-            "oplab_dask:slow_scale",
-            str(tmp_path / "in"),
-            "-o",
-            str(tmp_path / "out"),
-            "-p",
-            "factor=3",
-            "--scheduler",
-            cluster.address,
-        ],
-        site,
-        home,
+    result = _run_cli(
+        tmp_path, str(tmp_path / "out"), site, "-p", "factor=3", "--scheduler", cluster.address
     )
     assert result.returncode == 1, result.stderr + cluster.describe()
     assert "img017.tif: ValueError" in result.stderr and "cannot read as TIFF" in result.stderr
@@ -313,18 +296,8 @@ def test_a_worker_with_another_version_of_the_package_is_refused_with_the_diff(
     addresses = cluster.worker_addresses()
     _inputs(tmp_path / "in", 6)
     home = tmp_path / "client-home"
-    result = _cli(
-        [
-            "run",
-            "oplab_dask:slow_scale",
-            str(tmp_path / "in"),
-            "-o",
-            str(tmp_path / "out"),
-            "--scheduler",
-            cluster.address,
-        ],
-        sites["0.1.0"],
-        home,
+    result = _run_cli(
+        tmp_path, str(tmp_path / "out"), sites["0.1.0"], "--scheduler", cluster.address
     )
     assert result.returncode == 0, result.stderr + cluster.describe()
     assert f"worker {addresses['other']}" in result.stderr
@@ -338,20 +311,14 @@ def test_a_worker_with_another_version_of_the_package_is_refused_with_the_diff(
     lock = tmp_path / "plugins.lock"
     frozen = _cli(["freeze", "-o", str(lock)], sites["0.2.0"], home)
     assert frozen.returncode == 0, frozen.stderr
-    locked = _cli(
-        [
-            "run",
-            "oplab_dask:slow_scale",
-            str(tmp_path / "in"),
-            "-o",
-            str(tmp_path / "out2"),
-            "--scheduler",
-            cluster.address,
-            "--lock",
-            str(lock),
-        ],
+    locked = _run_cli(
+        tmp_path,
+        str(tmp_path / "out2"),
         sites["0.1.0"],
-        home,
+        "--scheduler",
+        cluster.address,
+        "--lock",
+        str(lock),
     )
     assert locked.returncode == 0, locked.stderr
     assert f"worker {addresses['good']}" in locked.stderr
@@ -366,18 +333,8 @@ def test_only_refused_workers_stop_the_batch_before_any_output(cluster, sites, t
     cluster.start_worker("other", sites["0.2.0"])
     cluster.client(1).close()
     _inputs(tmp_path / "in", 3)
-    result = _cli(
-        [
-            "run",
-            "oplab_dask:slow_scale",
-            str(tmp_path / "in"),
-            "-o",
-            str(tmp_path / "out"),
-            "--scheduler",
-            cluster.address,
-        ],
-        sites["0.1.0"],
-        tmp_path / "client-home",
+    result = _run_cli(
+        tmp_path, str(tmp_path / "out"), sites["0.1.0"], "--scheduler", cluster.address
     )
     assert result.returncode == 1
     assert "no worker can run this batch" in result.stderr
@@ -415,19 +372,7 @@ def test_a_worker_that_cannot_see_the_output_folder_is_refused_with_a_clear_mess
     cluster.client(2).close()
     addresses = cluster.worker_addresses()
     _inputs(tmp_path / "in", 4)
-    result = _cli(
-        [
-            "run",
-            "oplab_dask:slow_scale",
-            str(tmp_path / "in"),
-            "-o",
-            str(shared / "out"),
-            "--scheduler",
-            cluster.address,
-        ],
-        site,
-        tmp_path / "client-home",
-    )
+    result = _run_cli(tmp_path, str(shared / "out"), site, "--scheduler", cluster.address)
     assert result.returncode == 0, result.stderr + cluster.describe()
     assert f"worker {addresses['elsewhere']}" in result.stderr
     assert "must be on a filesystem every worker mounts at the same path" in result.stderr
