@@ -260,6 +260,10 @@ def test_workers_and_scheduler_are_exclusive_and_an_unreachable_scheduler_is_nam
     ]
     both = runner.invoke(main, [*args, "--workers", "1", "--scheduler", "tcp://127.0.0.1:1"])
     assert both.exit_code == 1 and "not both" in both.output
+    assert both.output.count("error:") == 1  # said once, not again as "error: 1"
+    none = runner.invoke(main, [*args, "--workers", "0"])
+    assert none.exit_code == 1 and none.output.count("error:") == 1
+    assert "--workers 0: give 1 or more" in none.output
     gone = runner.invoke(main, [*args, "--scheduler", "tcp://127.0.0.1:1"])
     assert gone.exit_code == 1
     assert "cannot reach the Dask scheduler tcp://127.0.0.1:1" in gone.output

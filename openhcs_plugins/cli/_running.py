@@ -236,6 +236,8 @@ def run(
                 client=client,
                 lock=lock,
             )
+    except click.exceptions.Exit:  # already reported (a RuntimeError too, in click)
+        raise
     except BatchCancelled as exc:
         err.print(styled("yellow", str(exc)))
         raise SystemExit(130) from exc
