@@ -169,12 +169,10 @@ def declared_outputs(entry: Any, isolated: bool = False) -> tuple[Any, ...]:
 
 
 def _already_written(target: Path, batch: str, input_sha256: str) -> bool:
-    """True when ``target`` is complete from batch ``batch`` for the same input bytes (a task
-    run again after its worker died once it had written)."""
+    """True when ``target`` (an existing file) is complete from batch ``batch`` for the same
+    input bytes (a task run again after its worker died once it had written)."""
     from openhcs_plugins._images import read_provenance
 
-    if not target.is_file():
-        return False
     try:
         recorded = read_provenance(target)
         return recorded.get("batch") == batch and recorded["inputs"][0]["sha256"] == input_sha256
@@ -226,10 +224,10 @@ def process_file(
     batch: str | None = None,
 ) -> tuple[Any, Any] | None:
     """Run one input: open it once (decoded from the handle, its mapped bytes hashed in
-    another thread while the function runs), ``call`` the function on the stack, write each declared
-    artifact output and then the image, each under a temporary name renamed when complete,
-    with :func:`provenance_for` (plus what ``annotate`` adds, asked after the call) in its
-    metadata.
+    another thread while the function runs), ``call`` the function on the stack, write each
+    declared artifact output and then the image, each under a temporary name renamed when
+    complete, with :func:`provenance_for` (plus what ``annotate`` adds, asked after the call)
+    in its metadata.
 
     Returns ``(stack, image)``; or None, writing nothing, when ``batch`` names a batch id and
     ``target`` already holds that batch's result for these input bytes. Raises what reading,

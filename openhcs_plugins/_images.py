@@ -10,7 +10,6 @@ the sha256 of each input file.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -38,18 +37,13 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_stack(path: Path, data: bytes | BinaryIO | None = None) -> np.ndarray:
+def read_stack(path: Path, handle: BinaryIO | None = None) -> np.ndarray:
     """A ``(C, Y, X)`` stack from a TIFF file (2D images become ``(1, Y, X)``).
 
-    ``data``: the file's bytes already read, or the file already open (a batch opens each
-    input once, to hash and to decode it); ``path`` then only names it in errors."""
-    source: Any = path
-    if isinstance(data, bytes):
-        source = io.BytesIO(data)
-    elif data is not None:
-        source = data
+    ``handle``: the file already open (a batch opens each input once, to hash and to decode
+    it); ``path`` then only names it in errors."""
     try:
-        with tifffile.TiffFile(source) as tif:
+        with tifffile.TiffFile(handle if handle is not None else path) as tif:
             series = tif.series[0]
             stack = series.asarray()
             axes = series.axes
@@ -67,11 +61,12 @@ def read_stack(path: Path, data: bytes | BinaryIO | None = None) -> np.ndarray:
     return stack
 
 
-def write_stack(path: Path, data: Any, provenance: dict[str, Any], *, sync: bool = False) -> None:
+def write_stack(path: Path, data: Any, provenance: dict[str, Any]) -> None:
     """Write a stack as TIFF with ``provenance`` as JSON in its ImageDescription.
 
     The file appears complete or not at all (a temporary name, renamed when written:
-    :func:`~openhcs_plugins._storage.atomic_write`); ``sync`` also fsyncs it."""
+    :func:`~openhcs_plugins._storage.atomic_write`); it is not fsynced (a batch writes many:
+    the operating system flushes them)."""
     from openhcs_plugins._storage import atomic_write
 
     array = np.asarray(data)
@@ -81,7 +76,7 @@ def write_stack(path: Path, data: Any, provenance: dict[str, Any], *, sync: bool
         lambda handle: tifffile.imwrite(
             handle, array, description=description, metadata=None, photometric="minisblack"
         ),
-        sync=sync,
+        sync=False,
         shared=True,
     )
 

@@ -61,8 +61,8 @@ def atomic_write(
     The bytes go to a temporary file beside ``path`` (``.<name>.<random>.partial``, created
     exclusively), which is renamed over ``path`` only once ``write`` returned: a process
     killed at any moment leaves the old file or the new one, never half of it. ``sync`` also
-    fsyncs the file and the folder (durable across a power loss; a batch of many outputs
-    syncs once at its end). The file is private to its owner unless ``shared``: then it gets
+    fsyncs the file and the folder (durable across a power loss; batch images are written
+    without it). The file is private to its owner unless ``shared``: then it gets
     the permissions of a plain new file (``0o666`` less the umask).
     """
     folder = path.parent

@@ -27,6 +27,7 @@ class _Progress:
 
         self.failed = 0
         self.done = 0
+        self.total = total
         self.bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -35,11 +36,10 @@ class _Progress:
             console=err.console(),
             disable=not show,
         )
-        self.task = self.bar.add_task(description, total=total, counts=self._counts(total))
-        self.total = total
+        self.task = self.bar.add_task(description, total=total, counts=self._counts())
 
-    def _counts(self, total: int) -> str:
-        return f"{self.done} done, {self.failed} failed, {total} total"
+    def _counts(self) -> str:
+        return f"{self.done} done, {self.failed} failed, {self.total} total"
 
     def __enter__(self) -> _Progress:
         self.bar.__enter__()
@@ -55,7 +55,7 @@ class _Progress:
         else:
             self.failed += 1
             err.print(styled("red", "failed", f" {done.input}: {done.error}"))
-        self.bar.update(self.task, advance=1, counts=self._counts(self.total))
+        self.bar.update(self.task, advance=1, counts=self._counts())
 
 
 def _show_workers(shown: set[str]) -> Any:

@@ -123,6 +123,11 @@ def _workers(client: Any) -> set[str]:
     return set(client.scheduler_info(n_workers=-1)["workers"])
 
 
+def _worker_name(where: dict[str, Any]) -> str:
+    """``host (tcp://address)`` from a task's or an output's ``worker`` record."""
+    return f"{where.get('host')} ({where.get('address')})"
+
+
 def _error_of(future: Any) -> str | dict[str, Any] | None:
     """A finished future's task answer, or the error that stands for it."""
     from distributed import KilledWorker
@@ -248,8 +253,7 @@ class _Batch:
             except Exception:  # absent or not ours: not run
                 recorded = {}
             if recorded.get("batch") == self.spec.batch:
-                where = recorded.get("worker") or {}
-                worker = f"{where.get('host')} ({where.get('address')})"
+                worker = _worker_name(recorded.get("worker") or {})
                 abandoned.append((index, FileResult(path, target, worker=worker)))
             else:
                 abandoned.append((index, FileResult(path, target, reason, written=False)))
@@ -403,12 +407,11 @@ def _record(
             answer = _error_of(future)
         path, target = state.pairs[index]
         if isinstance(answer, dict):
-            where = answer.get("worker") or {}
             done = FileResult(
                 path,
                 target,
                 answer["error"],
-                worker=f"{where.get('host')} ({where.get('address')})",
+                worker=_worker_name(answer.get("worker") or {}),
                 written=bool(answer["written"]),
             )
         else:
